@@ -1,0 +1,25 @@
+# Thin wrapper: the build is meson + ninja.  ./configure creates $(BUILD).
+BUILD ?= build
+
+.PHONY: all check check-unit check-iotests check-zoned install clean distclean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	./configure --builddir=$(BUILD)
+
+check: all
+	meson test -C $(BUILD) --print-errorlogs
+
+check-unit: all
+	meson test -C $(BUILD) --print-errorlogs --suite unit
+
+install: all
+	meson install -C $(BUILD)
+
+clean:
+	-ninja -C $(BUILD) clean
+
+distclean:
+	rm -rf $(BUILD)
