@@ -1,0 +1,62 @@
+/*
+ * Types shared by the public block API, the driver interface and the tools.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef BLOCK_COMMON_H
+#define BLOCK_COMMON_H
+
+#include "block/aio.h"
+#include "qemu/iov.h"
+
+typedef struct BlockDriver BlockDriver;
+typedef struct BlockDriverState BlockDriverState;
+typedef struct BdrvChild BdrvChild;
+typedef struct BlockBackend BlockBackend;
+typedef struct QDict QDict;
+
+/* Flags of a single request. */
+typedef enum {
+    BDRV_REQ_ZERO_WRITE   = 0x2,  /* write zeroes; qiov is NULL */
+    BDRV_REQ_MAY_UNMAP    = 0x4,  /* zeroes may be written by deallocating */
+    BDRV_REQ_FUA          = 0x10, /* durable when the request completes */
+    BDRV_REQ_NO_FALLBACK  = 0x100,/* write-zeroes only if fast, else -ENOTSUP */
+    BDRV_REQ_SERIALISING  = 0x200,/* wait for overlapping requests (RMW) */
+    BDRV_REQ_MASK         = 0x3ff,
+} BdrvRequestFlags;
+
+/* Open flags (BlockDriverState.open_flags). */
+#define BDRV_O_RDWR       0x0002  /* open for writing */
+#define BDRV_O_NOCACHE    0x0020  /* O_DIRECT: bypass the host page cache */
+#define BDRV_O_NO_FLUSH   0x0200  /* flush is a no-op (cache.no-flush=on) */
+
+/*
+ * Block status flags (bdrv_block_status()).
+ *   DATA          reads return data from this layer or below
+ *   ZERO          reads return zeroes
+ *   OFFSET_VALID  *map holds the offset of the data in *file
+ *   RAW           (drivers only) ask the core to query *file at *map
+ *   ALLOCATED     the layer itself holds the content (not a backing file)
+ *   EOF           the range reaches the end of the image
+ */
+#define BDRV_BLOCK_DATA          0x01
+#define BDRV_BLOCK_ZERO          0x02
+#define BDRV_BLOCK_OFFSET_VALID  0x04
+#define BDRV_BLOCK_RAW           0x08
+#define BDRV_BLOCK_ALLOCATED     0x10
+#define BDRV_BLOCK_EOF           0x20
+
+/* Largest request the block layer accepts (as QEMU: 2 GiB - alignment). */
+#define BDRV_REQUEST_MAX_BYTES   (INT32_MAX & ~(int64_t)(BDRV_SECTOR_SIZE - 1))
+
+typedef enum {
+    PREALLOC_MODE_OFF,
+    PREALLOC_MODE_FULL,   /* write zeroes into the new area */
+} PreallocMode;
+
+typedef struct BlockDriverInfo {
+    int cluster_size;
+    int64_t vm_state_offset;
+} BlockDriverInfo;
+
+#endif /* BLOCK_COMMON_H */

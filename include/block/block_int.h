@@ -1,0 +1,187 @@
+/*
+ * What a block driver implements, and the node/graph structures the block
+ * core keeps.  Drivers and block core only; tools use block.h and
+ * sysemu/block-backend.h.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef BLOCK_INT_H
+#define BLOCK_INT_H
+
+#include "block/block.h"
+#include "qemu/coroutine.h"
+#include "qemu/queue.h"
+
+/*
+ * Limits of a node.  Drivers fill them in bdrv_refresh_limits(); the core
+ * first seeds them from the node's children (the strictest of each), so a
+ * format node inherits alignment and transfer limits of its file.
+ * 0 means "no limit" / "default" unless stated otherwise.
+ */
+typedef struct BlockLimits {
+    /* Offsets and lengths of requests sent to the driver are multiples of
+     * this (the core bounces and RMWs the rest).  Never 0; default 1. */
+    uint32_t request_alignment;
+    /* Largest request sent to the driver in bytes; larger ones are split. */
+    uint64_t max_transfer;
+    /* Preferred request size (informational). */
+    uint32_t opt_transfer;
+    /* Buffer address/length alignment required (e.g. O_DIRECT); 0 = 1. */
+    size_t min_mem_alignment;
+    /* Alignment the core uses for bounce buffers. */
+    size_t opt_mem_alignment;
+    /* Most iovec entries per request; 0 = IOV_MAX. */
+    int max_iov;
+    uint64_t max_pdiscard;
+    uint32_t pdiscard_alignment;
+    uint64_t max_pwrite_zeroes;
+    uint32_t pwrite_zeroes_alignment;
+} BlockLimits;
+
+struct BlockDriver {
+    const char *format_name;
+    /* Size of bs->opaque. */
+    int instance_size;
+    /* Protocol drivers access storage; format drivers open a child "file". */
+    bool is_format;
+    /* Request flags the driver honours itself (others are emulated). */
+    BdrvRequestFlags supported_write_flags;
+    BdrvRequestFlags supported_zero_flags;
+
+    /*
+     * Open: take the options the driver knows from options (qdict_take_*);
+     * the core rejects leftovers afterwards, naming the key.  A format
+     * driver opens its child with bdrv_open_child() here.
+     */
+    int (*bdrv_open)(BlockDriverState *bs, QDict *options, int flags,
+                     Error **errp);
+    void (*bdrv_close)(BlockDriverState *bs);
+    /* Adjust bs->bl (already seeded from the children). */
+    void (*bdrv_refresh_limits)(BlockDriverState *bs, Error **errp);
+
+    /* I/O.  offset/bytes honour bs->bl.request_alignment and max_transfer. */
+    int coroutine_fn (*bdrv_co_preadv)(BlockDriverState *bs, int64_t offset,
+                                       int64_t bytes, QEMUIOVector *qiov,
+                                       BdrvRequestFlags flags);
+    int coroutine_fn (*bdrv_co_pwritev)(BlockDriverState *bs, int64_t offset,
+                                        int64_t bytes, QEMUIOVector *qiov,
+                                        BdrvRequestFlags flags);
+    /* -ENOTSUP lets the core fall back to writing a zeroed buffer. */
+    int coroutine_fn (*bdrv_co_pwrite_zeroes)(BlockDriverState *bs,
+                                              int64_t offset, int64_t bytes,
+                                              BdrvRequestFlags flags);
+    int coroutine_fn (*bdrv_co_pdiscard)(BlockDriverState *bs,
+                                         int64_t offset, int64_t bytes);
+    /* Make this node's data durable; the core then flushes the children. */
+    int coroutine_fn (*bdrv_co_flush)(BlockDriverState *bs);
+    int coroutine_fn (*bdrv_co_truncate)(BlockDriverState *bs, int64_t offset,
+                                         bool exact, PreallocMode prealloc,
+                                         BdrvRequestFlags flags, Error **errp);
+    int64_t (*bdrv_getlength)(BlockDriverState *bs);
+    /* Bytes allocated on the host (for 'info'); -ENOTSUP if unknown. */
+    int64_t (*bdrv_get_allocated_file_size)(BlockDriverState *bs);
+    int (*bdrv_get_info)(BlockDriverState *bs, BlockDriverInfo *bdi);
+
+    /*
+     * Block status of [offset, offset+bytes): the core has clamped the range
+     * to the length and aligned it to request_alignment.  Must set
+     * *pnum > 0 (progress) or fail.  want_zero=false: prefer a large *pnum;
+     * true: report ZERO and OFFSET_VALID precisely.  Set *map and *file with
+     * OFFSET_VALID; BDRV_BLOCK_RAW asks the core to look at *file at *map.
+     */
+    int coroutine_fn (*bdrv_co_block_status)(BlockDriverState *bs,
+                                             bool want_zero, int64_t offset,
+                                             int64_t bytes, int64_t *pnum,
+                                             int64_t *map,
+                                             BlockDriverState **file);
+
+    QLIST_ENTRY(BlockDriver) list;
+};
+
+struct BdrvChild {
+    BlockDriverState *bs;
+    BlockDriverState *parent;       /* NULL for a BlockBackend's root */
+    char *name;                     /* "file", ... */
+    QLIST_ENTRY(BdrvChild) next;
+};
+
+/* A request in flight on a node, for overlap serialisation (RMW). */
+typedef struct BdrvTrackedRequest {
+    BlockDriverState *bs;
+    int64_t offset;
+    int64_t bytes;
+    bool is_write;
+    /* Serialising requests cover [overlap_offset, +overlap_bytes). */
+    bool serialising;
+    int64_t overlap_offset;
+    int64_t overlap_bytes;
+    Coroutine *co;
+    CoQueue wait_queue;             /* requests waiting for this one */
+    struct BdrvTrackedRequest *waiting_for;
+    QLIST_ENTRY(BdrvTrackedRequest) list;
+} BdrvTrackedRequest;
+
+struct BlockDriverState {
+    BlockDriver *drv;
+    void *opaque;
+    int refcnt;
+    int open_flags;
+    bool read_only;
+    char filename[4096];
+    char node_name[32];
+    AioContext *aio_context;
+
+    BdrvChild *file;                /* the primary child, if any */
+    QLIST_HEAD(, BdrvChild) children;
+    QLIST_HEAD(, BdrvChild) parents;
+
+    BlockLimits bl;
+    BdrvRequestFlags supported_write_flags;
+    BdrvRequestFlags supported_zero_flags;
+
+    /* Requests in flight (tracked) and counters for drain. */
+    QLIST_HEAD(, BdrvTrackedRequest) tracked_requests;
+    unsigned int in_flight;
+    unsigned int serialising_in_flight;
+    int quiesce_counter;
+    CoQueue drain_queue;            /* new requests wait here while drained */
+
+    QTAILQ_ENTRY(BlockDriverState) node_list;
+};
+
+/* ---- driver registry (block.c) ---- */
+void bdrv_register(BlockDriver *drv);
+BlockDriver *bdrv_find_format(const char *name);
+/* Registers at load time; each driver file ends with block_init(fn). */
+#define block_init(fn) \
+    static void __attribute__((constructor)) do_block_init_ ## fn(void) \
+    { fn(); }
+
+/*
+ * Open child "name" of parent from options (keys "name.*" are taken out
+ * of options).  The child's driver is options "name.driver", else
+ * default_driver (NULL: required).  Returns NULL with *errp set.
+ */
+BdrvChild *bdrv_open_child(const char *name, BlockDriverState *parent,
+                           QDict *options, const char *default_driver,
+                           int flags, Error **errp);
+void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child);
+
+/* ---- request helpers for drivers (block/io.c) ---- */
+int coroutine_fn bdrv_co_preadv_part(BdrvChild *child, int64_t offset,
+                                     int64_t bytes, QEMUIOVector *qiov,
+                                     size_t qiov_offset,
+                                     BdrvRequestFlags flags);
+int coroutine_fn bdrv_co_pwritev_part(BdrvChild *child, int64_t offset,
+                                      int64_t bytes, QEMUIOVector *qiov,
+                                      size_t qiov_offset,
+                                      BdrvRequestFlags flags);
+void bdrv_inc_in_flight(BlockDriverState *bs);
+void bdrv_dec_in_flight(BlockDriverState *bs);
+/* Recompute bs->bl from the children and the driver. */
+void bdrv_refresh_limits(BlockDriverState *bs, Error **errp);
+/* Buffer alignment for bounce buffers of bs. */
+size_t bdrv_opt_mem_align(BlockDriverState *bs);
+size_t bdrv_min_mem_align(BlockDriverState *bs);
+
+#endif /* BLOCK_INT_H */
