@@ -29,6 +29,12 @@ typedef enum {
 #define BDRV_O_RDWR       0x0002  /* open for writing */
 #define BDRV_O_NOCACHE    0x0020  /* O_DIRECT: bypass the host page cache */
 #define BDRV_O_NO_FLUSH   0x0200  /* flush is a no-op (cache.no-flush=on) */
+/*
+ * Default I/O backend for protocol nodes that do not set "aio" themselves
+ * (qemu-io -i).  Neither flag: the thread pool.
+ */
+#define BDRV_O_NATIVE_AIO 0x0080  /* aio=native (Linux AIO) */
+#define BDRV_O_IO_URING   0x40000 /* aio=io_uring */
 
 /*
  * Block status flags (bdrv_block_status()).
