@@ -49,7 +49,10 @@ bool qemu_parse_size(const char *name, const char *str, uint64_t *result,
  */
 int64_t cvtnum(const char *s);
 
-/* Human-readable size as qemu-io prints it: "4 KiB", "1.5 MiB", "512 bytes". */
+/*
+ * Human-readable size as qemu-io prints it: "512 bytes", "4 KiB",
+ * "1.500 MiB" (three decimals unless they are all zero).
+ */
 char *size_to_str(uint64_t val);
 
 /* Parse on/off/true/false/yes/no (case-sensitive like QEMU: on/off etc.). */
