@@ -36,6 +36,12 @@ typedef struct BlockLimits {
     uint32_t pdiscard_alignment;
     uint64_t max_pwrite_zeroes;
     uint32_t pwrite_zeroes_alignment;
+    /*
+     * Block sizes of the underlying device (BLKSSZGET/BLKPBSZGET on a host
+     * block device), for device models; 0 = unknown (e.g. a regular file).
+     */
+    uint32_t logical_block_size;
+    uint32_t physical_block_size;
 } BlockLimits;
 
 struct BlockDriver {
