@@ -407,10 +407,10 @@ char *size_to_str(uint64_t val)
     char num[64];
     size_t len;
 
-    while (i + 1 < (int)ARRAY_SIZE(units) && val >= (1ULL << (10 * (i + 1)))) {
+    while (i + 1 < (int)ARRAY_SIZE(units) && val >> (10 * (i + 1))) {
         i++;
     }
-    snprintf(num, sizeof(num), "%.3f", (double)val / (double)(1ULL << (10 * i)));
+    snprintf(num, sizeof(num), "%.3f", (double)val / (1ULL << (10 * i)));
     len = strlen(num);
     if (len > 4 && strcmp(num + len - 4, ".000") == 0) {
         num[len - 4] = '\0';

@@ -554,6 +554,44 @@ static void test_random_roundtrip(void)
     }
 }
 
+static void test_memalign(void)
+{
+    size_t page = qemu_real_host_page_size();
+    void *p;
+
+    g_assert_true(is_power_of_2(page));
+    g_assert_cmpuint(page, ==, (size_t)sysconf(_SC_PAGESIZE));
+
+    for (size_t align = 1; align <= 65536; align <<= 1) {
+        p = qemu_memalign(align, 100);
+        g_assert_true(QEMU_PTR_IS_ALIGNED(p, align));
+        memset(p, 0xaa, 100);                   /* usable (ASan checks) */
+        qemu_vfree(p);
+    }
+    /* align 0 means the page size; size 0 still gives a freeable block. */
+    p = qemu_memalign(0, 0);
+    g_assert_nonnull(p);
+    g_assert_true(QEMU_PTR_IS_ALIGNED(p, page));
+    qemu_vfree(p);
+    qemu_vfree(NULL);
+
+    errno = 0;
+    g_assert_null(qemu_try_memalign(3, 100));   /* not a power of two */
+    g_assert_cmpint(errno, ==, EINVAL);
+    g_assert_null(qemu_try_memalign(4096 + 512, 100));
+}
+
+static void test_memalign_bad_align_aborts(void)
+{
+    if (g_test_subprocess()) {
+        qemu_memalign(1000, 10);
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, 0);
+    g_test_trap_assert_failed();
+    g_test_trap_assert_stderr("*qemu_memalign*");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -578,5 +616,7 @@ int main(int argc, char **argv)
     g_test_add_func("/iov/misuse/discard-too-much",
                     test_misuse_discard_too_much);
     g_test_add_func("/iov/misuse/compare-sizes", test_misuse_compare_sizes);
+    g_test_add_func("/iov/memalign", test_memalign);
+    g_test_add_func("/iov/memalign-bad-align", test_memalign_bad_align_aborts);
     return g_test_run();
 }
