@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <errno.h>
+#include <assert.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/types.h>
