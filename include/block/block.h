@@ -26,6 +26,8 @@ BlockDriverState *bdrv_open(const char *filename, QDict *options, int flags,
 void bdrv_ref(BlockDriverState *bs);
 void bdrv_unref(BlockDriverState *bs);
 
+/* The node called node_name, or NULL. */
+BlockDriverState *bdrv_find_node(const char *node_name);
 const char *bdrv_get_format_name(BlockDriverState *bs);
 const char *bdrv_get_node_name(BlockDriverState *bs);
 bool bdrv_is_read_only(BlockDriverState *bs);

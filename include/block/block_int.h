@@ -50,6 +50,12 @@ struct BlockDriver {
     int instance_size;
     /* Protocol drivers access storage; format drivers open a child "file". */
     bool is_format;
+    /*
+     * The length can change behind the block layer's back (host devices):
+     * bdrv_getlength() asks the driver every time instead of using the
+     * cached value.
+     */
+    bool has_variable_length;
     /* Request flags the driver honours itself (others are emulated). */
     BdrvRequestFlags supported_write_flags;
     BdrvRequestFlags supported_zero_flags;
@@ -83,6 +89,7 @@ struct BlockDriver {
     int coroutine_fn (*bdrv_co_truncate)(BlockDriverState *bs, int64_t offset,
                                          bool exact, PreallocMode prealloc,
                                          BdrvRequestFlags flags, Error **errp);
+    /* Exact length in bytes; bdrv_getlength() rounds it up to sectors. */
     int64_t (*bdrv_getlength)(BlockDriverState *bs);
     /* Bytes allocated on the host (for 'info'); -ENOTSUP if unknown. */
     int64_t (*bdrv_get_allocated_file_size)(BlockDriverState *bs);
@@ -142,6 +149,11 @@ struct BlockDriverState {
     QLIST_HEAD(, BdrvChild) parents;
 
     BlockLimits bl;
+    /*
+     * Cached length in 512-byte sectors, rounded up like QEMU (a 1000-byte
+     * file is 1 KiB long for the block layer); -1 = not known yet.
+     */
+    int64_t total_sectors;
     BdrvRequestFlags supported_write_flags;
     BdrvRequestFlags supported_zero_flags;
 
@@ -150,7 +162,12 @@ struct BlockDriverState {
     unsigned int in_flight;
     unsigned int serialising_in_flight;
     int quiesce_counter;
-    CoQueue drain_queue;            /* new requests wait here while drained */
+    /*
+     * New requests from a BlockBackend on this node wait here while it is
+     * drained.  Requests from parent nodes never wait: a parent's request
+     * in flight must be able to finish for the drain to end.
+     */
+    CoQueue drain_queue;
 
     QTAILQ_ENTRY(BlockDriverState) node_list;
 };
@@ -186,6 +203,12 @@ void bdrv_inc_in_flight(BlockDriverState *bs);
 void bdrv_dec_in_flight(BlockDriverState *bs);
 /* Recompute bs->bl from the children and the driver. */
 void bdrv_refresh_limits(BlockDriverState *bs, Error **errp);
+/*
+ * Run entry(opaque) in a new coroutine in ctx and poll ctx until *done is
+ * true (entry sets it last).  For synchronous wrappers; not in a coroutine.
+ */
+void bdrv_poll_co(AioContext *ctx, CoroutineEntry *entry, void *opaque,
+                  bool *done);
 /* Buffer alignment for bounce buffers of bs. */
 size_t bdrv_opt_mem_align(BlockDriverState *bs);
 size_t bdrv_min_mem_align(BlockDriverState *bs);
