@@ -1,2 +1,327 @@
-/* placeholder: being written */
+/*
+ * Coroutine switching backend in hand-written assembly, for x86-64 (SysV
+ * ABI) and AArch64 (AAPCS64).
+ *
+ * A switch is an ordinary out-of-line function call as far as the compiler
+ * is concerned: qemu_co_asm_switch() pushes the callee-saved registers on
+ * the current stack, stores the stack pointer into the old coroutine, loads
+ * the new coroutine's stack pointer and pops its registers.  Caller-saved
+ * registers need no care, since the compiler already assumes the call
+ * clobbers them.  The floating-point control registers (MXCSR and the x87
+ * control word on x86-64, FPCR on AArch64) are callee-saved in both ABIs,
+ * so they are switched too: each stack keeps the rounding mode and
+ * exception masks its code set, as after any function call.  A fresh stack
+ * starts with the ABI defaults (a pooled one with whatever its last user
+ * left, like any other register).
+ *
+ * A fresh stack is prepared so that the first switch into it "returns" to
+ * qemu_co_asm_start, which calls qemu_co_asm_entry(co) with a zero return
+ * address and frame pointer, so backtraces stop there.
+ *
+ * Not supported: CET shadow stacks (the objects are not marked for them, so
+ * the kernel never enables them for our binaries).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
 #include "qemu/osdep.h"
+#include "qemu/coroutine.h"
+#include "coroutine-int.h"
+
+#ifdef CONFIG_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+#if !defined(__x86_64__) && !defined(__aarch64__)
+#error "coroutine-asm.c supports x86-64 and aarch64 only"
+#endif
+
+typedef struct CoroutineAsm {
+    Coroutine base;
+    void *sp;                   /* saved stack pointer while switched out */
+    void *stack;                /* lowest usable address; NULL for leaders */
+#ifdef CONFIG_ASAN
+    void *fake_stack;           /* ASan use-after-return frames, when out */
+    const void *stack_bottom;   /* as ASan knows it (leaders: learned) */
+    size_t stack_size;
+#endif
+} CoroutineAsm;
+
+/* The thread's original stack, and the coroutine running now. */
+static __thread CoroutineAsm leader;
+static __thread Coroutine *current;
+
+/*
+ * Switch stacks: save callee-saved state on the current stack and its
+ * stack pointer in *save_sp, continue on new_sp.  Returns 'action' as
+ * passed by whoever switches back to us.
+ */
+CoroutineAction qemu_co_asm_switch(void **save_sp, void *new_sp,
+                                   CoroutineAction action)
+    __attribute__((visibility("hidden")));
+void qemu_co_asm_start(void) __attribute__((visibility("hidden")));
+void QEMU_NORETURN qemu_co_asm_entry(CoroutineAsm *co)
+    __attribute__((visibility("hidden")));
+
+#if defined(__x86_64__)
+
+/*
+ * Frame of a switched-out stack, from the saved stack pointer upwards:
+ * MXCSR (4 bytes) and x87 control word (2 bytes) in one 8-byte slot, then
+ * r15, r14, r13, r12, rbx, rbp and the return address.
+ */
+#define CO_FRAME_WORDS 8
+
+asm(
+    "    .pushsection .text\n"
+    "    .p2align 4\n"
+    "    .globl qemu_co_asm_switch\n"
+    "    .type qemu_co_asm_switch, @function\n"
+    "qemu_co_asm_switch:\n"
+    "    pushq %rbp\n"
+    "    pushq %rbx\n"
+    "    pushq %r12\n"
+    "    pushq %r13\n"
+    "    pushq %r14\n"
+    "    pushq %r15\n"
+    "    subq $8, %rsp\n"
+    "    stmxcsr (%rsp)\n"
+    "    fnstcw 4(%rsp)\n"
+    "    movq %rsp, (%rdi)\n"
+    "    movq %rsi, %rsp\n"
+    "    ldmxcsr (%rsp)\n"
+    "    fldcw 4(%rsp)\n"
+    "    addq $8, %rsp\n"
+    "    popq %r15\n"
+    "    popq %r14\n"
+    "    popq %r13\n"
+    "    popq %r12\n"
+    "    popq %rbx\n"
+    "    popq %rbp\n"
+    "    movl %edx, %eax\n"
+    "    ret\n"
+    "    .size qemu_co_asm_switch, .-qemu_co_asm_switch\n"
+    "\n"
+    "    .p2align 4\n"
+    "    .globl qemu_co_asm_start\n"
+    "    .type qemu_co_asm_start, @function\n"
+    "qemu_co_asm_start:\n"
+    /* rsp points at a zero return address, 16-byte aligned above it. */
+    "    movq %r12, %rdi\n"
+    "    jmp qemu_co_asm_entry\n"
+    "    .size qemu_co_asm_start, .-qemu_co_asm_start\n"
+    "    .popsection\n"
+);
+
+static void *co_init_stack(CoroutineAsm *co, uintptr_t top)
+{
+    uint64_t *sp = (uint64_t *)(top & ~(uintptr_t)15);
+
+    *--sp = 0;                                  /* entry's return address */
+    *--sp = (uintptr_t)qemu_co_asm_start;       /* popped by ret */
+    *--sp = 0;                                  /* rbp: ends the fp chain */
+    *--sp = 0;                                  /* rbx */
+    *--sp = (uintptr_t)co;                      /* r12: argument for entry */
+    *--sp = 0;                                  /* r13 */
+    *--sp = 0;                                  /* r14 */
+    *--sp = 0;                                  /* r15 */
+    /* ABI defaults: all exceptions masked, round to nearest, 64-bit x87. */
+    *--sp = 0x1f80 | ((uint64_t)0x037f << 32);
+    return sp;
+}
+
+static const char backend_name[] = "asm-x86_64";
+
+#elif defined(__aarch64__)
+
+/*
+ * Frame of a switched-out stack (176 bytes, keeps sp 16-byte aligned):
+ * x19..x28, x29 (fp), x30 (lr), d8..d15, FPCR, padding.
+ */
+asm(
+    "    .pushsection .text\n"
+    "    .p2align 4\n"
+    "    .globl qemu_co_asm_switch\n"
+    "    .type qemu_co_asm_switch, %function\n"
+    "qemu_co_asm_switch:\n"
+    "    sub sp, sp, #176\n"
+    "    stp x19, x20, [sp, #0]\n"
+    "    stp x21, x22, [sp, #16]\n"
+    "    stp x23, x24, [sp, #32]\n"
+    "    stp x25, x26, [sp, #48]\n"
+    "    stp x27, x28, [sp, #64]\n"
+    "    stp x29, x30, [sp, #80]\n"
+    "    stp d8, d9, [sp, #96]\n"
+    "    stp d10, d11, [sp, #112]\n"
+    "    stp d12, d13, [sp, #128]\n"
+    "    stp d14, d15, [sp, #144]\n"
+    "    mrs x9, fpcr\n"
+    "    str x9, [sp, #160]\n"
+    "    mov x9, sp\n"
+    "    str x9, [x0]\n"
+    "    mov sp, x1\n"
+    "    ldp x19, x20, [sp, #0]\n"
+    "    ldp x21, x22, [sp, #16]\n"
+    "    ldp x23, x24, [sp, #32]\n"
+    "    ldp x25, x26, [sp, #48]\n"
+    "    ldp x27, x28, [sp, #64]\n"
+    "    ldp x29, x30, [sp, #80]\n"
+    "    ldp d8, d9, [sp, #96]\n"
+    "    ldp d10, d11, [sp, #112]\n"
+    "    ldp d12, d13, [sp, #128]\n"
+    "    ldp d14, d15, [sp, #144]\n"
+    "    ldr x9, [sp, #160]\n"
+    "    msr fpcr, x9\n"
+    "    add sp, sp, #176\n"
+    "    mov w0, w2\n"
+    "    ret\n"
+    "    .size qemu_co_asm_switch, .-qemu_co_asm_switch\n"
+    "\n"
+    "    .p2align 4\n"
+    "    .globl qemu_co_asm_start\n"
+    "    .type qemu_co_asm_start, %function\n"
+    "qemu_co_asm_start:\n"
+    "    mov x0, x19\n"
+    "    mov x30, xzr\n"
+    "    b qemu_co_asm_entry\n"
+    "    .size qemu_co_asm_start, .-qemu_co_asm_start\n"
+    "    .popsection\n"
+);
+
+static void *co_init_stack(CoroutineAsm *co, uintptr_t top)
+{
+    uint64_t *sp = (uint64_t *)(top & ~(uintptr_t)15) - 22;
+
+    memset(sp, 0, 22 * sizeof(*sp));    /* x20..x29 = 0, d8..d15 = 0 */
+    sp[0] = (uintptr_t)co;              /* x19: argument for entry */
+    sp[11] = (uintptr_t)qemu_co_asm_start;  /* x30: where ret goes */
+    sp[20] = 0;                         /* FPCR: round to nearest, no traps */
+    return sp;
+}
+
+static const char backend_name[] = "asm-aarch64";
+
+#endif
+
+#ifdef CONFIG_ASAN
+/*
+ * ASan must be told about every stack switch, or it reports false stack
+ * overflows and misreads use-after-return.  A thread's leader stack
+ * bounds are not known up front; they are learned from the "old stack"
+ * that __sanitizer_finish_switch_fiber reports on the other side of the
+ * first switch away from the leader.  The switching coroutine is passed
+ * across in a thread-local read through a non-inlined function, so the
+ * compiler cannot reuse a TLS address computed before the switch, when
+ * the coroutine may have moved to another thread.
+ */
+static __thread CoroutineAsm *asan_switch_source;
+
+static __attribute__((noinline)) CoroutineAsm **asan_source_slot(void)
+{
+    CoroutineAsm **slot = &asan_switch_source;
+
+    asm volatile("" : "+r"(slot));
+    return slot;
+}
+
+static void asan_start(CoroutineAsm *from, CoroutineAsm *to,
+                       CoroutineAction action)
+{
+    *asan_source_slot() = from;
+    if (action == COROUTINE_TERMINATE) {
+        /* NULL: ASan drops the fake frames of the finished function. */
+        from->fake_stack = NULL;
+        __sanitizer_start_switch_fiber(NULL, to->stack_bottom,
+                                       to->stack_size);
+    } else {
+        __sanitizer_start_switch_fiber(&from->fake_stack, to->stack_bottom,
+                                       to->stack_size);
+    }
+}
+
+static void asan_finish(CoroutineAsm *self)
+{
+    CoroutineAsm *source = *asan_source_slot();
+    const void *bottom;
+    size_t size;
+
+    __sanitizer_finish_switch_fiber(self->fake_stack, &bottom, &size);
+    if (!source->stack) {
+        source->stack_bottom = bottom;
+        source->stack_size = size;
+    }
+}
+#else
+static inline void asan_start(CoroutineAsm *from, CoroutineAsm *to,
+                              CoroutineAction action)
+{
+}
+
+static inline void asan_finish(CoroutineAsm *self)
+{
+}
+#endif
+
+/* First code run on a fresh stack. */
+void qemu_co_asm_entry(CoroutineAsm *co)
+{
+    asan_finish(co);
+    coroutine_trampoline_entry(&co->base);
+}
+
+Coroutine *qemu_coroutine_new(void)
+{
+    CoroutineAsm *co = g_new0(CoroutineAsm, 1);
+
+    co->stack = qemu_coroutine_stack_alloc();
+    co->sp = co_init_stack(co, (uintptr_t)co->stack + COROUTINE_STACK_SIZE);
+#ifdef CONFIG_ASAN
+    co->stack_bottom = co->stack;
+    co->stack_size = COROUTINE_STACK_SIZE;
+#endif
+    return &co->base;
+}
+
+void qemu_coroutine_delete(Coroutine *co_)
+{
+    CoroutineAsm *co = container_of(co_, CoroutineAsm, base);
+
+    qemu_coroutine_stack_free(co->stack);
+    g_free(co);
+}
+
+CoroutineAction qemu_coroutine_switch(Coroutine *from_, Coroutine *to_,
+                                      CoroutineAction action)
+{
+    CoroutineAsm *from = container_of(from_, CoroutineAsm, base);
+    CoroutineAsm *to = container_of(to_, CoroutineAsm, base);
+    CoroutineAction ret;
+
+    /* Whoever switches sets 'current'; nothing thread-local after. */
+    current = to_;
+    asan_start(from, to, action);
+    ret = qemu_co_asm_switch(&from->sp, to->sp, action);
+    asan_finish(from);
+    return ret;
+}
+
+Coroutine *qemu_coroutine_backend_self(void)
+{
+    Coroutine *self = current;
+
+    if (unlikely(!self)) {
+        self = current = &leader.base;
+    }
+    return self;
+}
+
+bool qemu_coroutine_backend_in_coroutine(void)
+{
+    Coroutine *self = current;
+
+    return self && self != &leader.base;
+}
+
+const char *qemu_coroutine_backend_name(void)
+{
+    return backend_name;
+}

@@ -43,6 +43,9 @@ struct Coroutine {
 
     /* Set while sleeping in qemu_co_sleep_ns*; for diagnostics. */
     void *sleep_state;
+
+    /* While queued in a CoRwlock: true if waiting for the write lock. */
+    bool rwlock_write;
 };
 
 /*
@@ -64,5 +67,13 @@ void QEMU_NORETURN coroutine_trampoline_entry(Coroutine *co);
 
 /* Core (qemu-coroutine.c): run co's deferred wake-ups (entered in order). */
 void qemu_co_queue_run_restart(Coroutine *co);
+
+/*
+ * Core helpers for the backends: map a stack of COROUTINE_STACK_SIZE bytes
+ * with a PROT_NONE guard page below it (returns its lowest usable address;
+ * aborts on failure), and unmap it again.
+ */
+void *qemu_coroutine_stack_alloc(void);
+void qemu_coroutine_stack_free(void *stack);
 
 #endif /* QEMU_COROUTINE_INT_H */

@@ -121,6 +121,7 @@ struct CoMutex {
     Coroutine *holder;
     QSIMPLEQ_HEAD(, Coroutine) waiters;
     int spin;                 /* guards waiters (tiny critical sections) */
+    bool handoff;             /* unlocked for a waiter not yet queued */
 };
 
 void qemu_co_mutex_init(CoMutex *mutex);
