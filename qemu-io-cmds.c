@@ -1,21 +1,1753 @@
 /*
- * qemu-io command table.  Filled by the block-stack work.
+ * qemu-io commands: the command table, the line dispatcher and the
+ * commands that work on an open image (read/write families, aio, discard,
+ * flush, map, alloc, info, ...).  open, close and quit live in qemu-io.c
+ * with the state they change.
+ *
+ * Output and messages follow QEMU's qemu-io byte for byte (apart from the
+ * timing figures), because users and scripts compare them.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
+#include <ctype.h>
+#include <getopt.h>
+#include <signal.h>
+#include <time.h>
+#include "qapi/error.h"
+#include "qemu/cutils.h"
 #include "qemu/error-report.h"
+#include "qemu/main-loop.h"
+#include "qemu-io.h"
 
-int qemuio_main(int argc, char **argv);
+/* Offset added to buffers with -m, to exercise unaligned I/O. */
+#define MISALIGN_OFFSET 16
 
-int qemuio_main(int argc, char **argv)
+bool qemuio_misalign;
+static bool qemuio_writethrough;
+
+static GPtrArray *cmdtab;       /* const QemuIoCmd *, sorted by name */
+
+/* ---- command table ---- */
+
+static gint cmd_compare(gconstpointer a, gconstpointer b)
 {
-    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        printf("Usage: %s [OPTIONS]... [-c STRING]... [file]\n"
-               "The block layer is not built yet: no commands are available.\n",
-               error_get_progname());
+    const QemuIoCmd *ca = *(const QemuIoCmd *const *)a;
+    const QemuIoCmd *cb = *(const QemuIoCmd *const *)b;
+
+    return strcmp(ca->name, cb->name);
+}
+
+void qemuio_add_command(const QemuIoCmd *cmd)
+{
+    if (!cmdtab) {
+        cmdtab = g_ptr_array_new();
+    }
+    g_ptr_array_add(cmdtab, (gpointer)cmd);
+    g_ptr_array_sort(cmdtab, cmd_compare);
+}
+
+static const QemuIoCmd *find_command(const char *name)
+{
+    for (guint i = 0; cmdtab && i < cmdtab->len; i++) {
+        const QemuIoCmd *ct = g_ptr_array_index(cmdtab, i);
+
+        if (!strcmp(ct->name, name) ||
+            (ct->altname && !strcmp(ct->altname, name))) {
+            return ct;
+        }
+    }
+    return NULL;
+}
+
+void qemuio_reset_optind(void)
+{
+    /* glibc: 0 also resets its internal state (argument permutation). */
+    optind = 0;
+}
+
+void qemuio_command_usage(const QemuIoCmd *cmd)
+{
+    printf("%s %s -- %s\n", cmd->name, cmd->args ? cmd->args : "",
+           cmd->oneline);
+}
+
+static int run_command(BlockBackend *blk, const QemuIoCmd *ct, int argc,
+                       char **argv)
+{
+    int nargs = argc - 1;
+
+    if (!(ct->flags & QEMUIO_CMD_NOFILE_OK) && !blk) {
+        fprintf(stderr, "no file open, try 'help open'\n");
+        return -EINVAL;
+    }
+
+    if (nargs < ct->argmin || (ct->argmax != -1 && nargs > ct->argmax)) {
+        if (ct->argmax == -1) {
+            fprintf(stderr, "bad argument count %d to %s, expected at least "
+                    "%d arguments\n", nargs, argv[0], ct->argmin);
+        } else if (ct->argmin == ct->argmax) {
+            fprintf(stderr, "bad argument count %d to %s, expected %d "
+                    "arguments\n", nargs, argv[0], ct->argmin);
+        } else {
+            fprintf(stderr, "bad argument count %d to %s, expected between "
+                    "%d and %d arguments\n", nargs, argv[0], ct->argmin,
+                    ct->argmax);
+        }
+        return -EINVAL;
+    }
+
+    if ((ct->flags & QEMUIO_CMD_WRITE) && blk_is_read_only(blk)) {
+        error_report("Block node is read-only");
+        return -EPERM;
+    }
+
+    qemuio_reset_optind();
+    return ct->cfunc(blk, argc, argv);
+}
+
+int qemuio_command(BlockBackend *blk, const char *line)
+{
+    g_auto(GStrv) words = g_strsplit(line, " ", -1);
+    g_autofree char **argv = g_new0(char *, g_strv_length(words) + 1);
+    const QemuIoCmd *ct;
+    int argc = 0;
+
+    /* Words are separated by spaces only; runs of spaces are one. */
+    for (int i = 0; words[i]; i++) {
+        if (words[i][0]) {
+            argv[argc++] = words[i];
+        }
+    }
+    if (!argc) {
         return 0;
     }
-    error_report("no block layer yet: no commands are available");
-    return 1;
+
+    ct = find_command(argv[0]);
+    if (!ct) {
+        fprintf(stderr, "command \"%s\" not found\n", argv[0]);
+        return -EINVAL;
+    }
+    return run_command(blk, ct, argc, argv);
+}
+
+/* ---- shared helpers ---- */
+
+void qemuio_set_writethrough(bool on)
+{
+    qemuio_writethrough = on;
+}
+
+/* Flags of a write: with the write cache off every write is FUA. */
+static BdrvRequestFlags write_flags(BdrvRequestFlags flags)
+{
+    return qemuio_writethrough ? flags | BDRV_REQ_FUA : flags;
+}
+
+void qemuio_print_cvtnum_err(int64_t rc, const char *arg)
+{
+    switch (rc) {
+    case -EINVAL:
+        printf("Parsing error: non-numeric argument, or extraneous/"
+               "unrecognized suffix -- %s\n", arg);
+        break;
+    case -ERANGE:
+        printf("Parsing error: argument too large -- %s\n", arg);
+        break;
+    default:
+        printf("Parsing error: %s\n", arg);
+        break;
+    }
+}
+
+int qemuio_parse_pattern(const char *arg)
+{
+    char *end;
+    long pattern;
+
+    errno = 0;
+    pattern = strtol(arg, &end, 0);
+    if (errno || end == arg || *end || pattern < 0 || pattern > UCHAR_MAX) {
+        printf("%s is not a valid pattern byte\n", arg);
+        return -1;
+    }
+    return pattern;
+}
+
+/* Page-aligned (good for O_DIRECT) unless -m asked for misalignment. */
+static void *qemuio_alloc(size_t len, int pattern)
+{
+    size_t extra = qemuio_misalign ? MISALIGN_OFFSET : 0;
+    char *buf = qemu_memalign(0, MAX(len + extra, 1));
+
+    memset(buf, pattern, len + extra);
+    return buf + extra;
+}
+
+static void qemuio_free(void *buf)
+{
+    if (buf) {
+        qemu_vfree((char *)buf - (qemuio_misalign ? MISALIGN_OFFSET : 0));
+    }
+}
+
+/*
+ * A buffer of len bytes repeating the content of file_name (write -s).
+ * Messages go to stderr as perror() would print them.
+ */
+static void *qemuio_alloc_from_file(size_t len, const char *file_name)
+{
+    FILE *f = fopen(file_name, "r");
+    char *buf;
+    size_t n;
+
+    if (!f) {
+        perror(file_name);
+        return NULL;
+    }
+    buf = qemuio_alloc(len, 0);
+    n = fread(buf, 1, len, f);
+    if (ferror(f)) {
+        perror(file_name);
+        goto fail;
+    }
+    if (n == 0) {
+        fprintf(stderr, "%s: file is empty\n", file_name);
+        goto fail;
+    }
+    fclose(f);
+
+    for (size_t pos = n; pos < len; pos += n) {
+        memcpy(buf + pos, buf, MIN(n, len - pos));
+    }
+    return buf;
+
+fail:
+    fclose(f);
+    qemuio_free(buf);
+    return NULL;
+}
+
+void qemuio_dump_buffer(const void *buffer, int64_t offset, int64_t len)
+{
+    const uint8_t *p = buffer;
+
+    for (int64_t i = 0; i < len; i += 16) {
+        int n = MIN(16, len - i);
+
+        printf("%08" PRIx64 ":  ", (uint64_t)(offset + i));
+        for (int j = 0; j < n; j++) {
+            printf("%02x ", p[i + j]);
+        }
+        printf(" ");
+        for (int j = 0; j < n; j++) {
+            printf("%c", isalnum(p[i + j]) ? p[i + j] : '.');
+        }
+        printf("\n");
+    }
+}
+
+static struct timespec now(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t;
+}
+
+static double elapsed_sec(const struct timespec *start)
+{
+    struct timespec end = now();
+
+    return (double)(end.tv_sec - start->tv_sec) +
+           (double)(end.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* "00.00 sec" under a second, else "H:MM:SS.ss" (always with -C). */
+static void format_time(double sec, bool fixed, char *buf, size_t size)
+{
+    uint64_t whole = (uint64_t)sec;
+    double frac = sec - (double)whole;
+
+    if (fixed || whole) {
+        snprintf(buf, size, "%u:%02u:%05.2f", (unsigned)(whole / 3600),
+                 (unsigned)(whole % 3600 / 60), (double)(whole % 60) + frac);
+    } else {
+        snprintf(buf, size, "%05.2f sec", frac);
+    }
+}
+
+/*
+ * A rate in qemu-io's units.  size_to_str() takes whole bytes; a rate has
+ * a fraction, which qemu-io prints as "%f bytes" below 1 KiB.
+ */
+static char *rate_to_str(double value)
+{
+    static const char *const units[] = {
+        "KiB", "MiB", "GiB", "TiB", "PiB", "EiB",
+    };
+    char num[64];
+    const char *unit = "bytes";
+    char *dot;
+
+    for (int i = ARRAY_SIZE(units) - 1; i >= 0; i--) {
+        double scale = (double)(1ULL << (10 * (i + 1)));
+
+        if (value >= scale) {
+            snprintf(num, sizeof(num), "%.3f", value / scale);
+            unit = units[i];
+            break;
+        }
+    }
+    if (!strcmp(unit, "bytes")) {
+        snprintf(num, sizeof(num), "%f", value);
+    }
+    dot = strstr(num, ".000");
+    if (dot) {
+        *dot = '\0';
+    }
+    return g_strdup_printf("%s %s", num, unit);
+}
+
+void qemuio_print_report(const char *op, const struct timespec *start,
+                         int64_t offset, int64_t count, int64_t total,
+                         int cnt, bool Cflag)
+{
+    double sec = elapsed_sec(start);
+    char ts[64];
+
+    format_time(sec, Cflag, ts, sizeof(ts));
+    if (Cflag) {
+        /* bytes,ops,time,bytes/sec,ops/sec */
+        printf("%" PRId64 ",%d,%s,%.3f,%.3f\n", total, cnt, ts,
+               (double)total / sec, (double)cnt / sec);
+    } else {
+        g_autofree char *size = size_to_str(total);
+        g_autofree char *rate = rate_to_str((double)total / sec);
+
+        printf("%s %" PRId64 "/%" PRId64 " bytes at offset %" PRId64 "\n",
+               op, total, count, offset);
+        printf("%s, %d ops; %s (%s/sec and %.4f ops/sec)\n",
+               size, cnt, ts, rate, (double)cnt / sec);
+    }
+}
+
+/* Parse a byte count argument; prints the error.  -1 on failure. */
+static int64_t parse_num(const char *arg)
+{
+    int64_t v = cvtnum(arg);
+
+    if (v < 0) {
+        qemuio_print_cvtnum_err(v, arg);
+        return -1;
+    }
+    return v;
+}
+
+/* Length argument of read/discard: at most one block-layer request. */
+static int64_t parse_len(const char *arg, const char *suffix)
+{
+    int64_t v = parse_num(arg);
+
+    if (v > (int64_t)BDRV_REQUEST_MAX_BYTES) {
+        printf("length cannot exceed %" PRIu64 "%s, given %s\n",
+               (uint64_t)BDRV_REQUEST_MAX_BYTES, suffix, arg);
+        return -1;
+    }
+    return v;
+}
+
+static bool check_sector_aligned(int64_t offset, int64_t count)
+{
+    if (!QEMU_IS_ALIGNED(offset, BDRV_SECTOR_SIZE)) {
+        printf("%" PRId64 " is not a sector-aligned value for 'offset'\n",
+               offset);
+        return false;
+    }
+    if (!QEMU_IS_ALIGNED(count, BDRV_SECTOR_SIZE)) {
+        printf("%" PRId64 " is not a sector-aligned value for 'count'\n",
+               count);
+        return false;
+    }
+    return true;
+}
+
+/* Compare [buf, buf+len) with the pattern byte. */
+static bool pattern_matches(const uint8_t *buf, int64_t len, int pattern)
+{
+    for (int64_t i = 0; i < len; i++) {
+        if (buf[i] != pattern) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * One vector over a single buffer, with the sizes given as arguments
+ * (readv/writev/aio_*).  Returns the buffer or NULL after a message.
+ */
+static void *create_iovec(QEMUIOVector *qiov, char **args, int nr,
+                          int pattern)
+{
+    g_autofree size_t *sizes = g_new0(size_t, nr);
+    uint64_t total = 0;
+    char *buf, *p;
+
+    for (int i = 0; i < nr; i++) {
+        int64_t len = cvtnum(args[i]);
+
+        if (len < 0) {
+            qemuio_print_cvtnum_err(len, args[i]);
+            return NULL;
+        }
+        if (len > (int64_t)BDRV_REQUEST_MAX_BYTES) {
+            printf("Argument '%s' exceeds maximum size %" PRIu64 "\n",
+                   args[i], (uint64_t)BDRV_REQUEST_MAX_BYTES);
+            return NULL;
+        }
+        if (total > BDRV_REQUEST_MAX_BYTES - len) {
+            printf("The total number of bytes exceed the maximum size %"
+                   PRIu64 "\n", (uint64_t)BDRV_REQUEST_MAX_BYTES);
+            return NULL;
+        }
+        sizes[i] = len;
+        total += len;
+    }
+
+    qemu_iovec_init(qiov, nr);
+    buf = p = qemuio_alloc(total, pattern);
+    for (int i = 0; i < nr; i++) {
+        qemu_iovec_add(qiov, p, sizes[i]);
+        p += sizes[i];
+    }
+    return buf;
+}
+
+/* ---- read ---- */
+
+static void read_help(void)
+{
+    printf(
+"\n"
+" reads a range of bytes from the given offset\n"
+"\n"
+" Example:\n"
+" 'read -v 512 1k' - dumps 1 kilobyte read from 512 bytes into the file\n"
+"\n"
+" Reads a segment of the currently open file, optionally dumping it to the\n"
+" standard output stream (with -v option) for subsequent inspection.\n"
+" -b, -- read from the VM state rather than the virtual disk\n"
+" -C, -- report statistics in a machine parsable format\n"
+" -l, -- length for pattern verification (only with -P)\n"
+" -p, -- ignored for backwards compatibility\n"
+" -P, -- use a pattern to verify read data\n"
+" -q, -- quiet mode, do not show I/O statistics\n"
+" -r, -- register I/O buffer\n"
+" -s, -- start offset for pattern verification (only with -P)\n"
+" -v, -- dump buffer to standard output\n"
+"\n");
+}
+
+static int read_f(BlockBackend *blk, int argc, char **argv);
+
+static const QemuIoCmd read_cmd = {
+    .name = "read",
+    .altname = "r",
+    .cfunc = read_f,
+    .argmin = 2,
+    .argmax = -1,
+    .args = "[-abCqrv] [-P pattern [-s off] [-l len]] off len",
+    .oneline = "reads a number of bytes at a specified offset",
+    .help = read_help,
+};
+
+static int read_f(BlockBackend *blk, int argc, char **argv)
+{
+    bool Cflag = false, qflag = false, vflag = false;
+    bool Pflag = false, sflag = false, lflag = false, bflag = false;
+    int64_t pattern_offset = 0, pattern_count = 0;
+    int64_t offset, count;
+    struct timespec t1;
+    int pattern = 0;
+    char *buf;
+    int c, ret;
+
+    while ((c = getopt(argc, argv, "bCl:pP:qrs:v")) != -1) {
+        switch (c) {
+        case 'b':
+            bflag = true;
+            break;
+        case 'C':
+            Cflag = true;
+            break;
+        case 'l':
+            lflag = true;
+            pattern_count = cvtnum(optarg);
+            if (pattern_count < 0) {
+                qemuio_print_cvtnum_err(pattern_count, optarg);
+                return pattern_count;
+            }
+            break;
+        case 'p':
+        case 'r':
+            /* -p: obsolete; -r: buffers need no registration here */
+            break;
+        case 'P':
+            Pflag = true;
+            pattern = qemuio_parse_pattern(optarg);
+            if (pattern < 0) {
+                return -EINVAL;
+            }
+            break;
+        case 'q':
+            qflag = true;
+            break;
+        case 's':
+            sflag = true;
+            pattern_offset = cvtnum(optarg);
+            if (pattern_offset < 0) {
+                qemuio_print_cvtnum_err(pattern_offset, optarg);
+                return pattern_offset;
+            }
+            break;
+        case 'v':
+            vflag = true;
+            break;
+        default:
+            qemuio_command_usage(&read_cmd);
+            return -EINVAL;
+        }
+    }
+
+    if (optind != argc - 2) {
+        qemuio_command_usage(&read_cmd);
+        return -EINVAL;
+    }
+    offset = parse_num(argv[optind]);
+    if (offset < 0) {
+        return -EINVAL;
+    }
+    count = parse_len(argv[optind + 1], "");
+    if (count < 0) {
+        return -EINVAL;
+    }
+
+    if (!Pflag && (lflag || sflag)) {
+        qemuio_command_usage(&read_cmd);
+        return -EINVAL;
+    }
+    if (!lflag) {
+        pattern_count = count - pattern_offset;
+    }
+    if (pattern_count < 0 || pattern_count + pattern_offset > count) {
+        printf("pattern verification range exceeds end of read data\n");
+        return -EINVAL;
+    }
+    if (bflag && !check_sector_aligned(offset, count)) {
+        return -EINVAL;
+    }
+
+    buf = qemuio_alloc(count, 0xab);
+    t1 = now();
+    if (bflag) {
+        /* No format here keeps a VM state area. */
+        ret = -ENOTSUP;
+    } else {
+        ret = blk_pread(blk, offset, count, buf, 0);
+    }
+    if (ret < 0) {
+        printf("read failed: %s\n", strerror(-ret));
+        goto out;
+    }
+    ret = 0;
+
+    if (Pflag && !pattern_matches((uint8_t *)buf + pattern_offset,
+                                  pattern_count, pattern)) {
+        printf("Pattern verification failed at offset %" PRId64 ", %"
+               PRId64 " bytes\n", offset + pattern_offset, pattern_count);
+        ret = -EINVAL;
+    }
+    if (qflag) {
+        goto out;
+    }
+    if (vflag) {
+        qemuio_dump_buffer(buf, offset, count);
+    }
+    qemuio_print_report("read", &t1, offset, count, count, 1, Cflag);
+
+out:
+    qemuio_free(buf);
+    return ret;
+}
+
+/* ---- readv ---- */
+
+static void readv_help(void)
+{
+    printf(
+"\n"
+" reads a range of bytes from the given offset into multiple buffers\n"
+"\n"
+" Example:\n"
+" 'readv -v 512 1k 1k ' - dumps 2 kilobytes read from 512 bytes into the file\n"
+"\n"
+" Reads a segment of the currently open file, optionally dumping it to the\n"
+" standard output stream (with -v option) for subsequent inspection.\n"
+" Uses multiple iovec buffers if more than one byte range is specified.\n"
+" -C, -- report statistics in a machine parsable format\n"
+" -P, -- use a pattern to verify read data\n"
+" -q, -- quiet mode, do not show I/O statistics\n"
+" -r, -- register I/O buffer\n"
+" -v, -- dump buffer to standard output\n"
+"\n");
+}
+
+static int readv_f(BlockBackend *blk, int argc, char **argv);
+
+static const QemuIoCmd readv_cmd = {
+    .name = "readv",
+    .cfunc = readv_f,
+    .argmin = 2,
+    .argmax = -1,
+    .args = "[-Cqrv] [-P pattern] off len [len..]",
+    .oneline = "reads a number of bytes at a specified offset",
+    .help = readv_help,
+};
+
+static int readv_f(BlockBackend *blk, int argc, char **argv)
+{
+    bool Cflag = false, qflag = false, vflag = false, Pflag = false;
+    QEMUIOVector qiov;
+    struct timespec t1;
+    int pattern = 0;
+    int64_t offset;
+    char *buf;
+    int c, ret;
+
+    while ((c = getopt(argc, argv, "CP:qrv")) != -1) {
+        switch (c) {
+        case 'C':
+            Cflag = true;
+            break;
+        case 'P':
+            Pflag = true;
+            pattern = qemuio_parse_pattern(optarg);
+            if (pattern < 0) {
+                return -EINVAL;
+            }
+            break;
+        case 'q':
+            qflag = true;
+            break;
+        case 'r':
+            break;
+        case 'v':
+            vflag = true;
+            break;
+        default:
+            qemuio_command_usage(&readv_cmd);
+            return -EINVAL;
+        }
+    }
+
+    if (optind > argc - 2) {
+        qemuio_command_usage(&readv_cmd);
+        return -EINVAL;
+    }
+    offset = parse_num(argv[optind]);
+    if (offset < 0) {
+        return -EINVAL;
+    }
+    optind++;
+
+    buf = create_iovec(&qiov, &argv[optind], argc - optind, 0xab);
+    if (!buf) {
+        return -EINVAL;
+    }
+
+    t1 = now();
+    ret = blk_preadv(blk, offset, qiov.size, &qiov, 0);
+    if (ret < 0) {
+        printf("readv failed: %s\n", strerror(-ret));
+        goto out;
+    }
+    ret = 0;
+
+    if (Pflag && !pattern_matches((uint8_t *)buf, qiov.size, pattern)) {
+        printf("Pattern verification failed at offset %" PRId64 ", %zu "
+               "bytes\n", offset, qiov.size);
+        ret = -EINVAL;
+    }
+    if (qflag) {
+        goto out;
+    }
+    if (vflag) {
+        qemuio_dump_buffer(buf, offset, qiov.size);
+    }
+    qemuio_print_report("read", &t1, offset, qiov.size, qiov.size, 1, Cflag);
+
+out:
+    qemu_iovec_destroy(&qiov);
+    qemuio_free(buf);
+    return ret;
+}
+
+/* ---- write ---- */
+
+static void write_help(void)
+{
+    printf(
+"\n"
+" writes a range of bytes from the given offset\n"
+"\n"
+" Example:\n"
+" 'write 512 1k' - writes 1 kilobyte at 512 bytes into the open file\n"
+"\n"
+" Writes into a segment of the currently open file, using a buffer\n"
+" filled with a set pattern (0xcdcdcdcd).\n"
+" -b, -- write to the VM state rather than the virtual disk\n"
+" -c, -- write compressed data with blk_write_compressed\n"
+" -C, -- report statistics in a machine parsable format\n"
+" -f, -- use Force Unit Access semantics\n"
+" -n, -- with -z, don't allow slow fallback\n"
+" -p, -- ignored for backwards compatibility\n"
+" -P, -- use different pattern to fill file\n"
+" -q, -- quiet mode, do not show I/O statistics\n"
+" -r, -- register I/O buffer\n"
+" -s, -- use a pattern file to fill the write buffer\n"
+" -u, -- with -z, allow unmapping\n"
+" -z, -- write zeroes using blk_pwrite_zeroes\n"
+"\n");
+}
+
+static int write_f(BlockBackend *blk, int argc, char **argv);
+
+static const QemuIoCmd write_cmd = {
+    .name = "write",
+    .altname = "w",
+    .cfunc = write_f,
+    .argmin = 2,
+    .argmax = -1,
+    .flags = QEMUIO_CMD_WRITE,
+    .args = "[-bcCfnqruz] [-P pattern | -s source_file] off len",
+    .oneline = "writes a number of bytes at a specified offset",
+    .help = write_help,
+};
+
+static int write_f(BlockBackend *blk, int argc, char **argv)
+{
+    bool Cflag = false, qflag = false, bflag = false, cflag = false;
+    bool Pflag = false, zflag = false, sflag = false;
+    BdrvRequestFlags flags = 0;
+    const char *file_name = NULL;
+    int64_t offset, count;
+    struct timespec t1;
+    char *buf = NULL;
+    int pattern = 0xcd;
+    int c, ret;
+
+    while ((c = getopt(argc, argv, "bcCfnpP:qrs:uz")) != -1) {
+        switch (c) {
+        case 'b':
+            bflag = true;
+            break;
+        case 'c':
+            cflag = true;
+            break;
+        case 'C':
+            Cflag = true;
+            break;
+        case 'f':
+            flags |= BDRV_REQ_FUA;
+            break;
+        case 'n':
+            flags |= BDRV_REQ_NO_FALLBACK;
+            break;
+        case 'p':
+        case 'r':
+            break;
+        case 'P':
+            Pflag = true;
+            pattern = qemuio_parse_pattern(optarg);
+            if (pattern < 0) {
+                return -EINVAL;
+            }
+            break;
+        case 'q':
+            qflag = true;
+            break;
+        case 's':
+            sflag = true;
+            file_name = optarg;
+            break;
+        case 'u':
+            flags |= BDRV_REQ_MAY_UNMAP;
+            break;
+        case 'z':
+            zflag = true;
+            break;
+        default:
+            qemuio_command_usage(&write_cmd);
+            return -EINVAL;
+        }
+    }
+
+    if (optind != argc - 2) {
+        qemuio_command_usage(&write_cmd);
+        return -EINVAL;
+    }
+    if (bflag && zflag) {
+        printf("-b and -z cannot be specified at the same time\n");
+        return -EINVAL;
+    }
+    if ((flags & BDRV_REQ_FUA) && (bflag || cflag)) {
+        printf("-f and -b or -c cannot be specified at the same time\n");
+        return -EINVAL;
+    }
+    if ((flags & BDRV_REQ_NO_FALLBACK) && !zflag) {
+        printf("-n requires -z to be specified\n");
+        return -EINVAL;
+    }
+    if ((flags & BDRV_REQ_MAY_UNMAP) && !zflag) {
+        printf("-u requires -z to be specified\n");
+        return -EINVAL;
+    }
+    if (zflag + Pflag + sflag > 1) {
+        printf("Only one of -z, -P, and -s can be specified at the same "
+               "time\n");
+        return -EINVAL;
+    }
+
+    offset = parse_num(argv[optind]);
+    if (offset < 0) {
+        return -EINVAL;
+    }
+    /* Zeroes with -n need no buffer, so they may exceed one request. */
+    if (flags & BDRV_REQ_NO_FALLBACK) {
+        count = parse_num(argv[optind + 1]);
+    } else {
+        count = parse_len(argv[optind + 1], " without -n");
+    }
+    if (count < 0) {
+        return -EINVAL;
+    }
+    if ((bflag || cflag) && !check_sector_aligned(offset, count)) {
+        return -EINVAL;
+    }
+
+    if (!zflag) {
+        buf = sflag ? qemuio_alloc_from_file(count, file_name)
+                    : qemuio_alloc(count, pattern);
+        if (!buf) {
+            return -EINVAL;
+        }
+    }
+
+    t1 = now();
+    if (bflag || cflag) {
+        /* Neither VM state nor compression exists in these formats. */
+        ret = -ENOTSUP;
+    } else if (zflag) {
+        ret = blk_pwrite_zeroes(blk, offset, count, write_flags(flags));
+    } else {
+        ret = blk_pwrite(blk, offset, count, buf, write_flags(flags));
+    }
+    if (ret < 0) {
+        printf("write failed: %s\n", strerror(-ret));
+        goto out;
+    }
+    ret = 0;
+
+    if (!qflag) {
+        qemuio_print_report("wrote", &t1, offset, count, count, 1, Cflag);
+    }
+
+out:
+    qemuio_free(buf);
+    return ret;
+}
+
+/* ---- writev ---- */
+
+static void writev_help(void)
+{
+    printf(
+"\n"
+" writes a range of bytes from the given offset source from multiple buffers\n"
+"\n"
+" Example:\n"
+" 'writev 512 1k 1k' - writes 2 kilobytes at 512 bytes into the open file\n"
+"\n"
+" Writes into a segment of the currently open file, using a buffer\n"
+" filled with a set pattern (0xcdcdcdcd).\n"
+" -C, -- report statistics in a machine parsable format\n"
+" -f, -- use Force Unit Access semantics\n"
+" -P, -- use different pattern to fill file\n"
+" -q, -- quiet mode, do not show I/O statistics\n"
+" -r, -- register I/O buffer\n"
+"\n");
+}
+
+static int writev_f(BlockBackend *blk, int argc, char **argv);
+
+static const QemuIoCmd writev_cmd = {
+    .name = "writev",
+    .cfunc = writev_f,
+    .argmin = 2,
+    .argmax = -1,
+    .flags = QEMUIO_CMD_WRITE,
+    .args = "[-Cfqr] [-P pattern] off len [len..]",
+    .oneline = "writes a number of bytes at a specified offset",
+    .help = writev_help,
+};
+
+static int writev_f(BlockBackend *blk, int argc, char **argv)
+{
+    bool Cflag = false, qflag = false;
+    BdrvRequestFlags flags = 0;
+    QEMUIOVector qiov;
+    struct timespec t1;
+    int pattern = 0xcd;
+    int64_t offset;
+    char *buf;
+    int c, ret;
+
+    while ((c = getopt(argc, argv, "CfqrP:")) != -1) {
+        switch (c) {
+        case 'C':
+            Cflag = true;
+            break;
+        case 'f':
+            flags |= BDRV_REQ_FUA;
+            break;
+        case 'q':
+            qflag = true;
+            break;
+        case 'r':
+            break;
+        case 'P':
+            pattern = qemuio_parse_pattern(optarg);
+            if (pattern < 0) {
+                return -EINVAL;
+            }
+            break;
+        default:
+            qemuio_command_usage(&writev_cmd);
+            return -EINVAL;
+        }
+    }
+
+    if (optind > argc - 2) {
+        qemuio_command_usage(&writev_cmd);
+        return -EINVAL;
+    }
+    offset = parse_num(argv[optind]);
+    if (offset < 0) {
+        return -EINVAL;
+    }
+    optind++;
+
+    buf = create_iovec(&qiov, &argv[optind], argc - optind, pattern);
+    if (!buf) {
+        return -EINVAL;
+    }
+
+    t1 = now();
+    ret = blk_pwritev(blk, offset, qiov.size, &qiov, write_flags(flags));
+    if (ret < 0) {
+        printf("writev failed: %s\n", strerror(-ret));
+        goto out;
+    }
+    ret = 0;
+
+    if (!qflag) {
+        qemuio_print_report("wrote", &t1, offset, qiov.size, qiov.size, 1,
+                            Cflag);
+    }
+
+out:
+    qemu_iovec_destroy(&qiov);
+    qemuio_free(buf);
+    return ret;
+}
+
+/* ---- aio_read / aio_write / aio_flush ---- */
+
+/* One asynchronous request; freed by its completion callback. */
+typedef struct AioCtx {
+    QEMUIOVector qiov;
+    int64_t offset;
+    int64_t bytes;
+    char *buf;
+    bool qflag;
+    bool vflag;
+    bool Cflag;
+    bool Pflag;
+    bool zflag;
+    int pattern;
+    struct timespec t1;
+} AioCtx;
+
+static void aio_ctx_free(AioCtx *ctx)
+{
+    if (!ctx->zflag) {
+        qemu_iovec_destroy(&ctx->qiov);
+        qemuio_free(ctx->buf);
+    }
+    g_free(ctx);
+}
+
+static void aio_write_done(void *opaque, int ret)
+{
+    AioCtx *ctx = opaque;
+
+    if (ret < 0) {
+        printf("aio_write failed: %s\n", strerror(-ret));
+    } else if (!ctx->qflag) {
+        qemuio_print_report("wrote", &ctx->t1, ctx->offset, ctx->bytes,
+                            ctx->bytes, 1, ctx->Cflag);
+    }
+    aio_ctx_free(ctx);
+}
+
+static void aio_read_done(void *opaque, int ret)
+{
+    AioCtx *ctx = opaque;
+
+    if (ret < 0) {
+        /* QEMU's wording, kept for scripts that match it. */
+        printf("readv failed: %s\n", strerror(-ret));
+        goto out;
+    }
+    if (ctx->Pflag && !pattern_matches((uint8_t *)ctx->buf, ctx->bytes,
+                                       ctx->pattern)) {
+        printf("Pattern verification failed at offset %" PRId64 ", %"
+               PRId64 " bytes\n", ctx->offset, ctx->bytes);
+    }
+    if (ctx->qflag) {
+        goto out;
+    }
+    if (ctx->vflag) {
+        qemuio_dump_buffer(ctx->buf, ctx->offset, ctx->bytes);
+    }
+    qemuio_print_report("read", &ctx->t1, ctx->offset, ctx->bytes,
+                        ctx->bytes, 1, ctx->Cflag);
+out:
+    aio_ctx_free(ctx);
+}
+
+static void aio_read_help(void)
+{
+    printf(
+"\n"
+" asynchronously reads a range of bytes from the given offset\n"
+"\n"
+" Example:\n"
+" 'aio_read -v 512 1k 1k ' - dumps 2 kilobytes read from 512 bytes into the file\n"
+"\n"
+" Reads a segment of the currently open file, optionally dumping it to the\n"
+" standard output stream (with -v option) for subsequent inspection.\n"
+" The read is performed asynchronously and the aio_flush command must be\n"
+" used to ensure all outstanding aio requests have been completed.\n"
+" Note that due to its asynchronous nature, this command will be\n"
+" considered successful once the request is submitted, independently\n"
+" of potential I/O errors or pattern mismatches.\n"
+" -C, -- report statistics in a machine parsable format\n"
+" -i, -- treat request as invalid, for exercising stats\n"
+" -P, -- use a pattern to verify read data\n"
+" -q, -- quiet mode, do not show I/O statistics\n"
+" -r, -- register I/O buffer\n"
+" -v, -- dump buffer to standard output\n"
+"\n");
+}
+
+static int aio_read_f(BlockBackend *blk, int argc, char **argv);
+
+static const QemuIoCmd aio_read_cmd = {
+    .name = "aio_read",
+    .cfunc = aio_read_f,
+    .argmin = 2,
+    .argmax = -1,
+    .args = "[-Ciqrv] [-P pattern] off len [len..]",
+    .oneline = "asynchronously reads a number of bytes",
+    .help = aio_read_help,
+};
+
+static int aio_read_f(BlockBackend *blk, int argc, char **argv)
+{
+    g_autofree AioCtx *ctx = g_new0(AioCtx, 1);
+    int c;
+
+    while ((c = getopt(argc, argv, "CiP:qrv")) != -1) {
+        switch (c) {
+        case 'C':
+            ctx->Cflag = true;
+            break;
+        case 'i':
+            /* QEMU counts it in its I/O statistics; we keep none. */
+            printf("injecting invalid read request\n");
+            return 0;
+        case 'P':
+            ctx->Pflag = true;
+            ctx->pattern = qemuio_parse_pattern(optarg);
+            if (ctx->pattern < 0) {
+                return -EINVAL;
+            }
+            break;
+        case 'q':
+            ctx->qflag = true;
+            break;
+        case 'r':
+            break;
+        case 'v':
+            ctx->vflag = true;
+            break;
+        default:
+            qemuio_command_usage(&aio_read_cmd);
+            return -EINVAL;
+        }
+    }
+
+    if (optind > argc - 2) {
+        qemuio_command_usage(&aio_read_cmd);
+        return -EINVAL;
+    }
+    ctx->offset = parse_num(argv[optind]);
+    if (ctx->offset < 0) {
+        return -EINVAL;
+    }
+    optind++;
+
+    ctx->buf = create_iovec(&ctx->qiov, &argv[optind], argc - optind, 0xab);
+    if (!ctx->buf) {
+        return -EINVAL;
+    }
+    ctx->bytes = ctx->qiov.size;
+    ctx->t1 = now();
+    blk_aio_preadv(blk, ctx->offset, &ctx->qiov, 0, aio_read_done,
+                   g_steal_pointer(&ctx));
+    return 0;
+}
+
+static void aio_write_help(void)
+{
+    printf(
+"\n"
+" asynchronously writes a range of bytes from the given offset source\n"
+" from multiple buffers\n"
+"\n"
+" Example:\n"
+" 'aio_write 512 1k 1k' - writes 2 kilobytes at 512 bytes into the open file\n"
+"\n"
+" Writes into a segment of the currently open file, using a buffer\n"
+" filled with a set pattern (0xcdcdcdcd).\n"
+" The write is performed asynchronously and the aio_flush command must be\n"
+" used to ensure all outstanding aio requests have been completed.\n"
+" Note that due to its asynchronous nature, this command will be\n"
+" considered successful once the request is submitted, independently\n"
+" of potential I/O errors or pattern mismatches.\n"
+" -C, -- report statistics in a machine parsable format\n"
+" -f, -- use Force Unit Access semantics\n"
+" -i, -- treat request as invalid, for exercising stats\n"
+" -P, -- use different pattern to fill file\n"
+" -q, -- quiet mode, do not show I/O statistics\n"
+" -r, -- register I/O buffer\n"
+" -u, -- with -z, allow unmapping\n"
+" -z, -- write zeroes using blk_aio_pwrite_zeroes\n"
+"\n");
+}
+
+static int aio_write_f(BlockBackend *blk, int argc, char **argv);
+
+static const QemuIoCmd aio_write_cmd = {
+    .name = "aio_write",
+    .cfunc = aio_write_f,
+    .argmin = 2,
+    .argmax = -1,
+    .flags = QEMUIO_CMD_WRITE,
+    .args = "[-Cfiqruz] [-P pattern] off len [len..]",
+    .oneline = "asynchronously writes a number of bytes",
+    .help = aio_write_help,
+};
+
+static int aio_write_f(BlockBackend *blk, int argc, char **argv)
+{
+    g_autofree AioCtx *ctx = g_new0(AioCtx, 1);
+    BdrvRequestFlags flags = 0;
+    int pattern = 0xcd;
+    int c;
+
+    while ((c = getopt(argc, argv, "CfiP:qruz")) != -1) {
+        switch (c) {
+        case 'C':
+            ctx->Cflag = true;
+            break;
+        case 'f':
+            flags |= BDRV_REQ_FUA;
+            break;
+        case 'i':
+            printf("injecting invalid write request\n");
+            return 0;
+        case 'P':
+            pattern = qemuio_parse_pattern(optarg);
+            if (pattern < 0) {
+                return -EINVAL;
+            }
+            break;
+        case 'q':
+            ctx->qflag = true;
+            break;
+        case 'r':
+            break;
+        case 'u':
+            flags |= BDRV_REQ_MAY_UNMAP;
+            break;
+        case 'z':
+            ctx->zflag = true;
+            break;
+        default:
+            qemuio_command_usage(&aio_write_cmd);
+            return -EINVAL;
+        }
+    }
+
+    if (optind > argc - 2) {
+        qemuio_command_usage(&aio_write_cmd);
+        return -EINVAL;
+    }
+    if (ctx->zflag && optind != argc - 2) {
+        printf("-z supports only a single length parameter\n");
+        return -EINVAL;
+    }
+    if ((flags & BDRV_REQ_MAY_UNMAP) && !ctx->zflag) {
+        printf("-u requires -z to be specified\n");
+        return -EINVAL;
+    }
+    /* QEMU 10 accepts -z with -P (the pattern is unused); so do we. */
+
+    ctx->offset = parse_num(argv[optind]);
+    if (ctx->offset < 0) {
+        return -EINVAL;
+    }
+    optind++;
+
+    if (ctx->zflag) {
+        ctx->bytes = parse_num(argv[optind]);
+        if (ctx->bytes < 0) {
+            return -EINVAL;
+        }
+        ctx->t1 = now();
+        blk_aio_pwrite_zeroes(blk, ctx->offset, ctx->bytes,
+                              write_flags(flags), aio_write_done,
+                              g_steal_pointer(&ctx));
+        return 0;
+    }
+
+    ctx->buf = create_iovec(&ctx->qiov, &argv[optind], argc - optind,
+                            pattern);
+    if (!ctx->buf) {
+        return -EINVAL;
+    }
+    ctx->bytes = ctx->qiov.size;
+    ctx->t1 = now();
+    blk_aio_pwritev(blk, ctx->offset, &ctx->qiov, write_flags(flags),
+                    aio_write_done, g_steal_pointer(&ctx));
+    return 0;
+}
+
+static int aio_flush_f(BlockBackend *blk, int argc, char **argv)
+{
+    blk_drain(blk);
+    return 0;
+}
+
+static const QemuIoCmd aio_flush_cmd = {
+    .name = "aio_flush",
+    .cfunc = aio_flush_f,
+    .oneline = "completes all outstanding aio requests",
+};
+
+/* ---- flush, discard, truncate ---- */
+
+static int flush_f(BlockBackend *blk, int argc, char **argv)
+{
+    return blk_flush(blk);
+}
+
+static const QemuIoCmd flush_cmd = {
+    .name = "flush",
+    .altname = "f",
+    .cfunc = flush_f,
+    .oneline = "flush all in-core file state to disk",
+};
+
+static void discard_help(void)
+{
+    printf(
+"\n"
+" discards a range of bytes from the given offset\n"
+"\n"
+" Example:\n"
+" 'discard 512 1k' - discards 1 kilobyte from 512 bytes into the file\n"
+"\n"
+" Discards a segment of the currently open file.\n"
+" -C, -- report statistics in a machine parsable format\n"
+" -q, -- quiet mode, do not show I/O statistics\n"
+"\n");
+}
+
+static int discard_f(BlockBackend *blk, int argc, char **argv);
+
+static const QemuIoCmd discard_cmd = {
+    .name = "discard",
+    .altname = "d",
+    .cfunc = discard_f,
+    .argmin = 2,
+    .argmax = -1,
+    .flags = QEMUIO_CMD_WRITE,
+    .args = "[-Cq] off len",
+    .oneline = "discards a number of bytes at a specified offset",
+    .help = discard_help,
+};
+
+static int discard_f(BlockBackend *blk, int argc, char **argv)
+{
+    bool Cflag = false, qflag = false;
+    int64_t offset, bytes;
+    struct timespec t1;
+    int c, ret;
+
+    while ((c = getopt(argc, argv, "Cq")) != -1) {
+        switch (c) {
+        case 'C':
+            Cflag = true;
+            break;
+        case 'q':
+            qflag = true;
+            break;
+        default:
+            qemuio_command_usage(&discard_cmd);
+            return -EINVAL;
+        }
+    }
+
+    if (optind != argc - 2) {
+        qemuio_command_usage(&discard_cmd);
+        return -EINVAL;
+    }
+    offset = parse_num(argv[optind]);
+    if (offset < 0) {
+        return -EINVAL;
+    }
+    bytes = parse_len(argv[optind + 1], "");
+    if (bytes < 0) {
+        return -EINVAL;
+    }
+
+    t1 = now();
+    ret = blk_pdiscard(blk, offset, bytes);
+    if (ret < 0) {
+        printf("discard failed: %s\n", strerror(-ret));
+        return ret;
+    }
+    if (!qflag) {
+        qemuio_print_report("discard", &t1, offset, bytes, bytes, 1, Cflag);
+    }
+    return 0;
+}
+
+static int truncate_f(BlockBackend *blk, int argc, char **argv);
+
+static const QemuIoCmd truncate_cmd = {
+    .name = "truncate",
+    .altname = "t",
+    .cfunc = truncate_f,
+    .argmin = 1,
+    .argmax = 3,
+    .flags = QEMUIO_CMD_WRITE,
+    .args = "[-m prealloc_mode] off",
+    .oneline = "truncates the current file at the given offset",
+};
+
+static int truncate_f(BlockBackend *blk, int argc, char **argv)
+{
+    PreallocMode prealloc = PREALLOC_MODE_OFF;
+    Error *err = NULL;
+    int64_t offset;
+    int c, ret;
+
+    while ((c = getopt(argc, argv, "m:")) != -1) {
+        switch (c) {
+        case 'm':
+            if (!strcmp(optarg, "off")) {
+                prealloc = PREALLOC_MODE_OFF;
+            } else if (!strcmp(optarg, "full")) {
+                prealloc = PREALLOC_MODE_FULL;
+            } else if (!strcmp(optarg, "metadata") ||
+                       !strcmp(optarg, "falloc")) {
+                error_report("Preallocation mode '%s' is not supported "
+                             "(use off or full)", optarg);
+                return -ENOTSUP;
+            } else {
+                error_report("Invalid preallocation mode '%s'", optarg);
+                return -EINVAL;
+            }
+            break;
+        default:
+            qemuio_command_usage(&truncate_cmd);
+            return -EINVAL;
+        }
+    }
+
+    if (optind != argc - 1) {
+        qemuio_command_usage(&truncate_cmd);
+        return -EINVAL;
+    }
+    offset = parse_num(argv[optind]);
+    if (offset < 0) {
+        return -EINVAL;
+    }
+
+    ret = blk_truncate(blk, offset, false, prealloc, 0, &err);
+    if (ret < 0) {
+        error_report_err(err);
+        return ret;
+    }
+    return 0;
+}
+
+/* ---- length, info, map, alloc ---- */
+
+static int length_f(BlockBackend *blk, int argc, char **argv)
+{
+    int64_t size = blk_getlength(blk);
+    g_autofree char *str = NULL;
+
+    if (size < 0) {
+        printf("getlength: %s\n", strerror(-size));
+        return size;
+    }
+    str = size_to_str(size);
+    printf("%s\n", str);
+    return 0;
+}
+
+static const QemuIoCmd length_cmd = {
+    .name = "length",
+    .altname = "l",
+    .cfunc = length_f,
+    .oneline = "gets the length of the current file",
+};
+
+static int info_f(BlockBackend *blk, int argc, char **argv)
+{
+    BlockDriverState *bs = blk_bs(blk);
+    BlockDriverInfo bdi = { 0 };
+    g_autofree char *cluster = NULL;
+    g_autofree char *vmstate = NULL;
+    int ret;
+
+    printf("format name: %s\n", bdrv_get_format_name(bs));
+
+    ret = bdrv_get_info(bs, &bdi);
+    if (ret == -ENOTSUP) {
+        /* Nothing to tell is not an error: QEMU prints zeroes for raw. */
+        memset(&bdi, 0, sizeof(bdi));
+    } else if (ret < 0) {
+        return ret;
+    }
+    cluster = size_to_str(bdi.cluster_size);
+    vmstate = size_to_str(bdi.vm_state_offset);
+    printf("cluster size: %s\n", cluster);
+    printf("vm state offset: %s\n", vmstate);
+    return 0;
+}
+
+static const QemuIoCmd info_cmd = {
+    .name = "info",
+    .altname = "i",
+    .cfunc = info_f,
+    .oneline = "prints information about the current file",
+};
+
+/*
+ * Allocation status of [offset, offset + bytes): the first run's status,
+ * with *pnum extended over following runs of the same status.
+ */
+static int map_run(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                   int64_t *pnum)
+{
+    int64_t num;
+    int first, ret;
+
+    first = bdrv_is_allocated(bs, offset, bytes, &num);
+    if (first < 0) {
+        return first;
+    }
+    *pnum = num;
+    while (num > 0 && bytes > num) {
+        offset += num;
+        bytes -= num;
+        ret = bdrv_is_allocated(bs, offset, bytes, &num);
+        if (ret != first || num == 0) {
+            break;
+        }
+        *pnum += num;
+    }
+    return first;
+}
+
+static int map_f(BlockBackend *blk, int argc, char **argv)
+{
+    int64_t offset = 0, bytes, num;
+    int ret;
+
+    bytes = blk_getlength(blk);
+    if (bytes < 0) {
+        error_report("Failed to query image length: %s", strerror(-bytes));
+        return bytes;
+    }
+
+    while (bytes) {
+        g_autofree char *len_str = NULL;
+        g_autofree char *off_str = NULL;
+
+        ret = map_run(blk_bs(blk), offset, bytes, &num);
+        if (ret < 0) {
+            error_report("Failed to get allocation status: %s",
+                         strerror(-ret));
+            return ret;
+        } else if (!num) {
+            error_report("Unexpected end of image");
+            return -EIO;
+        }
+
+        len_str = size_to_str(num);
+        off_str = size_to_str(offset);
+        printf("%s (0x%" PRIx64 ") bytes %s at offset %s (0x%" PRIx64 ")\n",
+               len_str, (uint64_t)num, ret ? "    allocated" : "not allocated",
+               off_str, (uint64_t)offset);
+        offset += num;
+        bytes -= num;
+    }
+    return 0;
+}
+
+static const QemuIoCmd map_cmd = {
+    .name = "map",
+    .cfunc = map_f,
+    .args = "",
+    .oneline = "prints the allocated areas of a file",
+};
+
+static int alloc_f(BlockBackend *blk, int argc, char **argv)
+{
+    int64_t start, offset, count, remaining, num, sum_alloc = 0;
+    g_autofree char *start_str = NULL;
+    int ret;
+
+    start = offset = parse_num(argv[1]);
+    if (offset < 0) {
+        return -EINVAL;
+    }
+    if (argc == 3) {
+        count = parse_num(argv[2]);
+        if (count < 0) {
+            return -EINVAL;
+        }
+    } else {
+        count = BDRV_SECTOR_SIZE;
+    }
+
+    remaining = count;
+    while (remaining) {
+        ret = bdrv_is_allocated(blk_bs(blk), offset, remaining, &num);
+        if (ret < 0) {
+            printf("is_allocated failed: %s\n", strerror(-ret));
+            return ret;
+        }
+        if (num == 0) {
+            /* End of image: report only the part that exists. */
+            count -= remaining;
+            break;
+        }
+        offset += num;
+        remaining -= num;
+        if (ret) {
+            sum_alloc += num;
+        }
+    }
+
+    start_str = size_to_str(start);
+    printf("%" PRId64 "/%" PRId64 " bytes allocated at offset %s\n",
+           sum_alloc, count, start_str);
+    return 0;
+}
+
+static const QemuIoCmd alloc_cmd = {
+    .name = "alloc",
+    .altname = "a",
+    .cfunc = alloc_f,
+    .argmin = 1,
+    .argmax = 2,
+    .args = "offset [count]",
+    .oneline = "checks if offset is allocated in the file",
+};
+
+/* ---- help, sleep, abort, sigraise ---- */
+
+static void help_oneline(const char *name, const QemuIoCmd *ct)
+{
+    printf("%s ", name);
+    if (ct->args) {
+        printf("%s ", ct->args);
+    }
+    printf("-- %s\n", ct->oneline);
+}
+
+static int help_f(BlockBackend *blk, int argc, char **argv)
+{
+    const QemuIoCmd *ct;
+
+    if (argc == 1) {
+        for (guint i = 0; i < cmdtab->len; i++) {
+            ct = g_ptr_array_index(cmdtab, i);
+            help_oneline(ct->name, ct);
+        }
+        printf("\nUse 'help commandname' for extended help.\n");
+        return 0;
+    }
+
+    ct = find_command(argv[1]);
+    if (!ct) {
+        printf("command %s not found\n", argv[1]);
+        return -EINVAL;
+    }
+    help_oneline(argv[1], ct);
+    if (ct->help) {
+        ct->help();
+    }
+    return 0;
+}
+
+static const QemuIoCmd help_cmd = {
+    .name = "help",
+    .altname = "?",
+    .cfunc = help_f,
+    .argmin = 0,
+    .argmax = 1,
+    .flags = QEMUIO_CMD_NOFILE_OK,
+    .args = "[command]",
+    .oneline = "help for one or all commands",
+};
+
+static void sleep_cb(void *opaque)
+{
+    *(bool *)opaque = true;
+}
+
+/* Lets asynchronous requests progress while it waits. */
+static int sleep_f(BlockBackend *blk, int argc, char **argv)
+{
+    QEMUTimer *timer;
+    bool expired = false;
+    char *end;
+    long ms;
+
+    errno = 0;
+    ms = strtol(argv[1], &end, 0);
+    if (errno || ms < 0 || end == argv[1] || *end) {
+        printf("%s is not a valid number\n", argv[1]);
+        return -EINVAL;
+    }
+
+    timer = aio_timer_new(qemu_get_aio_context(), sleep_cb, &expired);
+    timer_mod_ns(timer, get_clock_ns() + (int64_t)ms * 1000000);
+    while (!expired) {
+        main_loop_wait(false);
+    }
+    timer_free(timer);
+    return 0;
+}
+
+static const QemuIoCmd sleep_cmd = {
+    .name = "sleep",
+    .cfunc = sleep_f,
+    .argmin = 1,
+    .argmax = 1,
+    .flags = QEMUIO_CMD_NOFILE_OK,
+    .oneline = "waits for the given value in milliseconds",
+};
+
+static int abort_f(BlockBackend *blk, int argc, char **argv)
+{
+    abort();
+}
+
+static const QemuIoCmd abort_cmd = {
+    .name = "abort",
+    .cfunc = abort_f,
+    .flags = QEMUIO_CMD_NOFILE_OK,
+    .oneline = "simulate a program crash using abort(3)",
+};
+
+static void sigraise_help(void)
+{
+    printf(
+"\n"
+" raises the given signal\n"
+"\n"
+" Example:\n"
+" 'sigraise 15' - raises SIGTERM\n"
+"\n"
+" Invokes raise(signal), where \"signal\" is the mandatory integer argument\n"
+" given to sigraise.\n"
+"\n");
+}
+
+static int sigraise_f(BlockBackend *blk, int argc, char **argv)
+{
+    int64_t sig = parse_num(argv[1]);
+
+    if (sig < 0) {
+        return -EINVAL;
+    }
+    if (sig > NSIG) {
+        printf("signal argument '%s' is too large to be a valid signal\n",
+               argv[1]);
+        return -EINVAL;
+    }
+    /* The signal may end the process: show what was printed so far. */
+    fflush(stdout);
+    fflush(stderr);
+    raise(sig);
+    return 0;
+}
+
+static const QemuIoCmd sigraise_cmd = {
+    .name = "sigraise",
+    .cfunc = sigraise_f,
+    .argmin = 1,
+    .argmax = 1,
+    .flags = QEMUIO_CMD_NOFILE_OK,
+    .args = "signal",
+    .oneline = "raises a signal",
+    .help = sigraise_help,
+};
+
+/* ---- registration ---- */
+
+static const QemuIoCmd *const builtin_cmds[] = {
+    &abort_cmd, &aio_flush_cmd, &aio_read_cmd, &aio_write_cmd, &alloc_cmd,
+    &discard_cmd, &flush_cmd, &help_cmd, &info_cmd, &length_cmd, &map_cmd,
+    &read_cmd, &readv_cmd, &sigraise_cmd, &sleep_cmd, &truncate_cmd,
+    &write_cmd, &writev_cmd,
+};
+
+void qemuio_add_builtin_commands(void)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(builtin_cmds); i++) {
+        qemuio_add_command(builtin_cmds[i]);
+    }
 }

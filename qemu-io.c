@@ -1,18 +1,525 @@
 /*
- * qemu-io: a command-line tool to exercise the block layer.
- *
- * The command set arrives with the block stack; until then this parses the
- * common options so scripts get a clear message instead of a crash.
+ * qemu-io: a command-line tool to exercise the block layer, compatible
+ * with QEMU's qemu-io.  This file holds the front end: command-line
+ * options, the open image and the open/close/quit commands, and the
+ * command loop (commands from -c, else an interactive prompt on stdin).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
+#include <getopt.h>
+#include "qapi/error.h"
 #include "qemu/error-report.h"
+#include "qemu/keyval.h"
+#include "qemu/main-loop.h"
+#include "qemu-io.h"
 
-int qemuio_main(int argc, char **argv);
+#define QEMU_IO_VERSION "0.1.0"
+
+static BlockBackend *qemuio_blk;
+static bool quit_qemu_io;
+static bool image_opts;          /* --image-opts: file is an option string */
+
+/*
+ * Parse a cache mode as QEMU does: the host page cache (BDRV_O_NOCACHE),
+ * flushes (BDRV_O_NO_FLUSH) and the write cache seen by the guest
+ * (*writethrough).  -1 on an unknown mode.
+ */
+static int parse_cache_mode(const char *mode, int *flags, bool *writethrough)
+{
+    *flags &= ~(BDRV_O_NOCACHE | BDRV_O_NO_FLUSH);
+    if (!strcmp(mode, "none") || !strcmp(mode, "off")) {
+        *flags |= BDRV_O_NOCACHE;
+        *writethrough = false;
+    } else if (!strcmp(mode, "directsync")) {
+        *flags |= BDRV_O_NOCACHE;
+        *writethrough = true;
+    } else if (!strcmp(mode, "writeback")) {
+        *writethrough = false;
+    } else if (!strcmp(mode, "unsafe")) {
+        *flags |= BDRV_O_NO_FLUSH;
+        *writethrough = false;
+    } else if (!strcmp(mode, "writethrough")) {
+        *writethrough = true;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_aio_mode(const char *mode, int *flags)
+{
+    if (!strcmp(mode, "threads")) {
+        *flags &= ~(BDRV_O_NATIVE_AIO | BDRV_O_IO_URING);
+    } else if (!strcmp(mode, "native")) {
+        *flags = (*flags & ~BDRV_O_IO_URING) | BDRV_O_NATIVE_AIO;
+    } else if (!strcmp(mode, "io_uring")) {
+        *flags = (*flags & ~BDRV_O_NATIVE_AIO) | BDRV_O_IO_URING;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * -d: discards always reach the image here, so only the modes that ask
+ * for exactly that are accepted.
+ */
+static int parse_discard_mode(const char *mode)
+{
+    if (!strcmp(mode, "on") || !strcmp(mode, "unmap")) {
+        return 0;
+    }
+    if (!strcmp(mode, "off") || !strcmp(mode, "ignore")) {
+        error_report("Discard mode '%s' is not supported: discard requests "
+                     "always reach the image", mode);
+        return -1;
+    }
+    error_report("Invalid discard option: %s", mode);
+    return -1;
+}
+
+/* Merge an option string into *opts (created on first use). */
+static bool merge_opts(QDict **opts, const char *str)
+{
+    Error *err = NULL;
+    g_autoptr(QDict) parsed = keyval_parse(str, NULL, &err);
+    g_autofree const char **keys = NULL;
+    size_t n;
+
+    if (!parsed) {
+        error_report_err(err);
+        return false;
+    }
+    if (!*opts) {
+        *opts = qdict_new();
+    }
+    keys = qdict_keys(parsed, &n);
+    for (size_t i = 0; i < n; i++) {
+        qdict_put_str(*opts, keys[i], qdict_get_try_str(parsed, keys[i]));
+    }
+    return true;
+}
+
+/* Open the image; takes ownership of opts.  Returns 0 or 1. */
+static int openfile(const char *name, int flags, bool writethrough,
+                    QDict *opts)
+{
+    Error *err = NULL;
+
+    if (qemuio_blk) {
+        error_report("file open already, try 'help close'");
+        qdict_free(opts);
+        return 1;
+    }
+    if (!opts) {
+        opts = qdict_new();
+    }
+    /* No format probing: an image without a driver is raw. */
+    if (!qdict_haskey(opts, "driver")) {
+        qdict_put_str(opts, "driver", "raw");
+    }
+
+    qemuio_blk = blk_new_open(name, opts, flags, &err);
+    if (!qemuio_blk) {
+        error_reportf_err(err, "can't open%s%s: ", name ? " device " : "",
+                          name ? name : "");
+        return 1;
+    }
+    qemuio_set_writethrough(writethrough);
+    return 0;
+}
+
+static void open_help(void)
+{
+    printf(
+"\n"
+" opens a new file in the requested mode\n"
+"\n"
+" Example:\n"
+" 'open -n -o driver=raw /tmp/data' - opens raw data file read-write, uncached\n"
+"\n"
+" Opens a file for subsequent use by all of the other qemu-io commands.\n"
+" -r, -- open file read-only\n"
+" -C, -- use copy-on-read\n"
+" -n, -- disable host cache, short for -t none\n"
+" -U, -- force shared permissions\n"
+" -k, -- use kernel AIO implementation (Linux only, prefer use of -i)\n"
+" -i, -- use AIO mode (threads, native or io_uring)\n"
+" -t, -- use the given cache mode for the image\n"
+" -d, -- use the given discard mode for the image\n"
+" -o, -- options to be given to the block driver\n"
+"\n");
+}
+
+static int open_f(BlockBackend *blk, int argc, char **argv);
+
+static const QemuIoCmd open_cmd = {
+    .name = "open",
+    .altname = "o",
+    .cfunc = open_f,
+    .argmin = 1,
+    .argmax = -1,
+    .flags = QEMUIO_CMD_NOFILE_OK,
+    .args = "[-rCnkU] [-t cache] [-d discard] [-o options] [path]",
+    .oneline = "open the file specified by path",
+    .help = open_help,
+};
+
+static int open_f(BlockBackend *blk, int argc, char **argv)
+{
+    g_autoptr(QDict) opts = NULL;
+    bool writethrough = true;
+    bool readonly = false;
+    int flags = 0;
+    int c;
+
+    while ((c = getopt(argc, argv, "snCro:ki:t:d:U")) != -1) {
+        switch (c) {
+        case 's':
+            error_report("Snapshot mode (-s) is not supported");
+            return -ENOTSUP;
+        case 'n':
+            flags |= BDRV_O_NOCACHE;
+            writethrough = false;
+            break;
+        case 'C':
+        case 'U':
+            /* No backing files and no image locking: nothing to change. */
+            break;
+        case 'r':
+            readonly = true;
+            break;
+        case 'k':
+            flags |= BDRV_O_NATIVE_AIO;
+            break;
+        case 't':
+            if (parse_cache_mode(optarg, &flags, &writethrough) < 0) {
+                error_report("Invalid cache option: %s", optarg);
+                return -EINVAL;
+            }
+            break;
+        case 'd':
+            if (parse_discard_mode(optarg) < 0) {
+                return -EINVAL;
+            }
+            break;
+        case 'i':
+            if (parse_aio_mode(optarg, &flags) < 0) {
+                error_report("Invalid aio option: %s", optarg);
+                return -EINVAL;
+            }
+            break;
+        case 'o':
+            if (image_opts) {
+                printf("--image-opts and 'open -o' are mutually exclusive\n");
+                return -EINVAL;
+            }
+            if (!merge_opts(&opts, optarg)) {
+                return -EINVAL;
+            }
+            break;
+        default:
+            qemuio_command_usage(&open_cmd);
+            return -EINVAL;
+        }
+    }
+
+    if (!readonly) {
+        flags |= BDRV_O_RDWR;
+    }
+
+    if (image_opts && optind == argc - 1) {
+        if (!merge_opts(&opts, argv[optind])) {
+            return -EINVAL;
+        }
+        optind++;
+    }
+
+    if (optind == argc - 1) {
+        return openfile(argv[optind], flags, writethrough,
+                        g_steal_pointer(&opts)) ? -EINVAL : 0;
+    } else if (optind == argc) {
+        return openfile(NULL, flags, writethrough,
+                        g_steal_pointer(&opts)) ? -EINVAL : 0;
+    }
+    qemuio_command_usage(&open_cmd);
+    return -EINVAL;
+}
+
+static int close_f(BlockBackend *blk, int argc, char **argv)
+{
+    blk_unref(qemuio_blk);
+    qemuio_blk = NULL;
+    return 0;
+}
+
+static const QemuIoCmd close_cmd = {
+    .name = "close",
+    .altname = "c",
+    .cfunc = close_f,
+    .oneline = "close the current open file",
+};
+
+static int quit_f(BlockBackend *blk, int argc, char **argv)
+{
+    quit_qemu_io = true;
+    return 0;
+}
+
+static const QemuIoCmd quit_cmd = {
+    .name = "quit",
+    .altname = "q",
+    .cfunc = quit_f,
+    .flags = QEMUIO_CMD_NOFILE_OK,
+    .oneline = "exit the program",
+};
+
+/* ---- interactive input ---- */
+
+static void stdin_ready(void *opaque)
+{
+    *(bool *)opaque = true;
+}
+
+/*
+ * Wait for a line on stdin while the event loop runs, so that completions
+ * of asynchronous requests are reported while the prompt waits, as QEMU
+ * does.  stdin is unbuffered, so what the loop sees as readable is exactly
+ * what is left to read.  Regular files and /dev/null cannot be watched
+ * (epoll refuses them) and never block anyway.
+ */
+static char *fetch_line(void)
+{
+    struct stat st;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+
+    if (fstat(STDIN_FILENO, &st) == 0 &&
+        (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
+         isatty(STDIN_FILENO))) {
+        AioContext *ctx = qemu_get_aio_context();
+        bool readable = false;
+
+        aio_set_fd_handler(ctx, STDIN_FILENO, stdin_ready, NULL, &readable);
+        while (!readable) {
+            main_loop_wait(false);
+        }
+        aio_set_fd_handler(ctx, STDIN_FILENO, NULL, NULL, NULL);
+    } else {
+        main_loop_wait(true);
+    }
+
+    len = getline(&line, &cap, stdin);
+    if (len < 0) {
+        free(line);
+        return NULL;
+    }
+    if (len > 0 && line[len - 1] == '\n') {
+        line[len - 1] = '\0';
+    }
+    return line;
+}
+
+/* Returns the exit status: 1 if any command failed. */
+static int command_loop(char **cmds, int ncmds)
+{
+    int last_error = 0;
+    int ret;
+
+    if (ncmds) {
+        for (int i = 0; i < ncmds && !quit_qemu_io; i++) {
+            ret = qemuio_command(qemuio_blk, cmds[i]);
+            if (ret < 0) {
+                last_error = ret;
+            }
+        }
+        return last_error ? 1 : 0;
+    }
+
+    setvbuf(stdin, NULL, _IONBF, 0);
+    while (!quit_qemu_io) {
+        char *line;
+
+        printf("%s> ", error_get_progname());
+        fflush(stdout);
+        line = fetch_line();
+        if (!line) {
+            break;
+        }
+        ret = qemuio_command(qemuio_blk, line);
+        free(line);
+        if (ret < 0) {
+            last_error = ret;
+        }
+    }
+    return last_error ? 1 : 0;
+}
+
+static void usage(const char *name)
+{
+    printf(
+"Usage: %s [OPTIONS]... [-c STRING]... [file]\n"
+"QEMU Disk exerciser\n"
+"\n"
+"  --image-opts         treat file as option string\n"
+"  -c, --cmd STRING     execute command with its arguments\n"
+"                       from the given string\n"
+"  -f, --format FMT     specifies the block driver to use\n"
+"  -r, --read-only      export read-only\n"
+"  -n, --nocache        disable host cache, short for -t none\n"
+"  -C, --copy-on-read   enable copy-on-read\n"
+"  -m, --misalign       misalign allocations for O_DIRECT\n"
+"  -k, --native-aio     use kernel AIO implementation\n"
+"                       (Linux only, prefer use of -i)\n"
+"  -i, --aio=MODE       use AIO mode (threads, native or io_uring)\n"
+"  -t, --cache=MODE     use the given cache mode for the image\n"
+"  -d, --discard=MODE   use the given discard mode for the image\n"
+"  -U, --force-share    force shared permissions\n"
+"  -h, --help           display this help and exit\n"
+"  -V, --version        output version information and exit\n"
+"\n"
+"See '%s -c help' for information on available commands.\n",
+           name, name);
+}
+
+enum {
+    OPTION_IMAGE_OPTS = 256,
+};
 
 int main(int argc, char **argv)
 {
+    static const struct option lopt[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { "cmd", required_argument, NULL, 'c' },
+        { "format", required_argument, NULL, 'f' },
+        { "read-only", no_argument, NULL, 'r' },
+        { "nocache", no_argument, NULL, 'n' },
+        { "copy-on-read", no_argument, NULL, 'C' },
+        { "misalign", no_argument, NULL, 'm' },
+        { "native-aio", no_argument, NULL, 'k' },
+        { "discard", required_argument, NULL, 'd' },
+        { "aio", required_argument, NULL, 'i' },
+        { "cache", required_argument, NULL, 't' },
+        { "force-share", no_argument, NULL, 'U' },
+        { "image-opts", no_argument, NULL, OPTION_IMAGE_OPTS },
+        { NULL, 0, NULL, 0 }
+    };
+    g_autofree char **cmds = g_new0(char *, argc + 1);
+    const char *format = NULL;
+    bool writethrough = true;
+    bool readonly = false;
+    QDict *opts = NULL;
+    int ncmds = 0;
+    int flags = 0;
+    int exit_code;
+    int c;
+
     error_init(argv[0]);
-    return qemuio_main(argc, argv);
+
+    while ((c = getopt_long(argc, argv, "hVc:d:f:rnCmki:t:U", lopt,
+                            NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            flags |= BDRV_O_NOCACHE;
+            writethrough = false;
+            break;
+        case 'C':
+        case 'U':
+            /* No backing files and no image locking: nothing to change. */
+            break;
+        case 'd':
+            if (parse_discard_mode(optarg) < 0) {
+                exit(1);
+            }
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'c':
+            cmds[ncmds++] = optarg;
+            break;
+        case 'r':
+            readonly = true;
+            break;
+        case 'm':
+            qemuio_misalign = true;
+            break;
+        case 'k':
+            flags |= BDRV_O_NATIVE_AIO;
+            break;
+        case 'i':
+            if (parse_aio_mode(optarg, &flags) < 0) {
+                error_report("Invalid aio option: %s", optarg);
+                exit(1);
+            }
+            break;
+        case 't':
+            if (parse_cache_mode(optarg, &flags, &writethrough) < 0) {
+                error_report("Invalid cache option: %s", optarg);
+                exit(1);
+            }
+            break;
+        case 'V':
+            printf("%s version " QEMU_IO_VERSION " (qemu-zoned-block)\n",
+                   error_get_progname());
+            exit(0);
+        case 'h':
+            usage(error_get_progname());
+            exit(0);
+        case OPTION_IMAGE_OPTS:
+            image_opts = true;
+            break;
+        default:
+            usage(error_get_progname());
+            exit(1);
+        }
+    }
+
+    if (argc - optind > 1) {
+        usage(error_get_progname());
+        exit(1);
+    }
+    if (format && image_opts) {
+        error_report("--image-opts and -f are mutually exclusive");
+        exit(1);
+    }
+
+    qemu_init_main_loop(&error_fatal);
+    qemuio_add_builtin_commands();
+    qemuio_add_command(&open_cmd);
+    qemuio_add_command(&close_cmd);
+    qemuio_add_command(&quit_cmd);
+
+    if (!readonly) {
+        flags |= BDRV_O_RDWR;
+    }
+
+    if (argc - optind == 1) {
+        const char *name = argv[optind];
+
+        if (image_opts) {
+            if (!merge_opts(&opts, name)) {
+                exit(1);
+            }
+            name = NULL;
+        } else if (format) {
+            opts = qdict_new();
+            qdict_put_str(opts, "driver", format);
+        }
+        if (openfile(name, flags, writethrough, opts)) {
+            exit(1);
+        }
+    }
+
+    exit_code = command_loop(cmds, ncmds);
+
+    /* Drains: outstanding aio requests complete and report here. */
+    if (qemuio_blk) {
+        blk_unref(qemuio_blk);
+        qemuio_blk = NULL;
+    }
+    return exit_code;
 }
