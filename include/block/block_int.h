@@ -115,7 +115,8 @@ struct BdrvChild {
     BlockDriverState *bs;
     BlockDriverState *parent;       /* NULL for a BlockBackend's root */
     char *name;                     /* "file", ... */
-    QLIST_ENTRY(BdrvChild) next;
+    QLIST_ENTRY(BdrvChild) next;    /* in parent->children */
+    QLIST_ENTRY(BdrvChild) next_parent; /* in bs->parents */
 };
 
 /* A request in flight on a node, for overlap serialisation (RMW). */
