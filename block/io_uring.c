@@ -1,2 +1,389 @@
-/* placeholder: being written */
+/*
+ * io_uring (liburing) backend of file-posix.
+ *
+ * One ring per AioContext, shared by the nodes submitting from it.
+ * Requests wait in a queue and become SQEs in a bottom half (or at once
+ * when the batch is full), then go to the kernel in one io_uring_submit().
+ * The ring signals an eventfd registered in the AioContext for every CQE;
+ * its handler reaps the CQEs and wakes the waiting coroutines.
+ *
+ * Submission never reaps and reaping never submits.  On buffered files the
+ * kernel often completes a read inside io_uring_submit() (page-cache hit);
+ * its CQE is still handled from the next event-loop iteration, so a chain
+ * of such requests at queue depth 1 does not nest stack frames.
+ *
+ * The completion queue cannot overflow: no more requests are given to the
+ * ring than the CQ has entries.  Should the kernel still report an
+ * overflow, the reaping loop flushes it.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
 #include "qemu/osdep.h"
+#include <liburing.h>
+#include "qapi/error.h"
+#include "qemu/error-report.h"
+#include "qemu/queue.h"
+#include "raw-aio.h"
+
+/* SQ entries per ring; the CQ gets twice as many. */
+#define LURING_ENTRIES   128
+/* Retry delay after EAGAIN/EBUSY when no completion will trigger a retry. */
+#define LURING_RETRY_NS  (1000 * 1000)
+
+typedef struct LuringReq {
+    LuringState *s;
+    Coroutine *co;
+    const RawAioRequest *req;
+    size_t done;                /* bytes transferred so far */
+    QEMUIOVector rest;          /* the untransferred part after a short one */
+    bool has_rest;
+    int ret;                    /* -EINPROGRESS until complete */
+    QSIMPLEQ_ENTRY(LuringReq) next;
+} LuringReq;
+
+struct LuringState {
+    AioContext *ctx;
+    unsigned refcnt;            /* protected by luring_lock */
+    struct io_uring ring;
+    unsigned cq_entries;
+    EventNotifier notifier;
+    QEMUBH *submit_bh;
+    QEMUTimer *retry_timer;
+
+    /* Context thread only. */
+    QSIMPLEQ_HEAD(, LuringReq) queue;   /* waiting for an SQE */
+    unsigned queued;
+    unsigned in_ring;                   /* SQEs prepared, CQE not yet reaped */
+    bool submit_error_reported;
+    RawAioStats stats;
+
+    QLIST_ENTRY(LuringState) next;
+};
+
+static GMutex luring_lock;
+static QLIST_HEAD(, LuringState) luring_states =
+    QLIST_HEAD_INITIALIZER(luring_states);
+
+static void luring_prep(struct io_uring_sqe *sqe, LuringReq *r)
+{
+    const RawAioRequest *req = r->req;
+    QEMUIOVector *qiov = req->qiov;
+
+    if (r->done) {
+        if (r->has_rest) {
+            qemu_iovec_destroy(&r->rest);
+        }
+        qemu_iovec_init_slice(&r->rest, req->qiov, r->done,
+                              req->qiov->size - r->done);
+        r->has_rest = true;
+        qiov = &r->rest;
+    }
+
+    switch (req->op) {
+    case RAW_AIO_READ:
+        io_uring_prep_readv(sqe, req->fd, qiov->iov, qiov->niov,
+                            req->offset + r->done);
+        break;
+    case RAW_AIO_WRITE:
+        io_uring_prep_writev(sqe, req->fd, qiov->iov, qiov->niov,
+                             req->offset + r->done);
+        break;
+    case RAW_AIO_FLUSH:
+        io_uring_prep_fsync(sqe, req->fd, IORING_FSYNC_DATASYNC);
+        break;
+    }
+    io_uring_sqe_set_data(sqe, r);
+}
+
+static void luring_retry_later(LuringState *s)
+{
+    /* With requests in the ring, their completions trigger the retry. */
+    if (s->in_ring == io_uring_sq_ready(&s->ring)) {
+        timer_mod_ns(s->retry_timer, get_clock_ns() + LURING_RETRY_NS);
+    }
+}
+
+static void luring_submit_queued(LuringState *s)
+{
+    for (;;) {
+        int ret;
+
+        /* Fill the SQ without promising more CQEs than the CQ holds. */
+        while (!QSIMPLEQ_EMPTY(&s->queue) && s->in_ring < s->cq_entries) {
+            struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+            LuringReq *r;
+
+            if (!sqe) {
+                break;          /* SQ full: submit, then go on */
+            }
+            r = QSIMPLEQ_FIRST(&s->queue);
+            QSIMPLEQ_REMOVE_HEAD(&s->queue, next);
+            s->queued--;
+            luring_prep(sqe, r);
+            s->in_ring++;
+        }
+        if (io_uring_sq_ready(&s->ring) == 0) {
+            return;
+        }
+
+        ret = io_uring_submit(&s->ring);
+        s->stats.submit_calls++;
+        if (ret == -EINTR) {
+            continue;
+        }
+        if (ret <= 0) {
+            if (ret == -EAGAIN || ret == -EBUSY || ret == 0) {
+                s->stats.eagain++;
+            } else if (!s->submit_error_reported) {
+                /* The SQEs stay in the ring and are offered again. */
+                error_report("io_uring_submit: %s", strerror(-ret));
+                s->submit_error_reported = true;
+            }
+            luring_retry_later(s);
+            return;
+        }
+        s->stats.submitted += ret;
+        s->stats.max_batch = MAX(s->stats.max_batch, (uint64_t)ret);
+        s->stats.max_in_flight = MAX(s->stats.max_in_flight,
+                                     (uint64_t)s->in_ring);
+        if (QSIMPLEQ_EMPTY(&s->queue) || s->in_ring >= s->cq_entries) {
+            if (io_uring_sq_ready(&s->ring) == 0) {
+                return;
+            }
+        }
+    }
+}
+
+static void luring_submit_bh(void *opaque)
+{
+    luring_submit_queued(opaque);
+}
+
+static void luring_retry_cb(void *opaque)
+{
+    luring_submit_queued(opaque);
+}
+
+/*
+ * Finish r; only the completion handler does, so the coroutine is entered
+ * from the event loop, never from inside a submission.
+ */
+static void luring_finish(LuringReq *r, int ret)
+{
+    r->ret = ret;
+    r->s->stats.requests++;
+    if (r->co != qemu_coroutine_self()) {
+        aio_co_wake(r->co);
+    }
+}
+
+/* Account one CQE for r; res is the byte count or a negative errno. */
+static void luring_complete(LuringState *s, LuringReq *r, int res)
+{
+    const RawAioRequest *req = r->req;
+    size_t size;
+
+    if (res == -EINTR || res == -EAGAIN) {
+        /* Nothing happened: offer the same request again. */
+        QSIMPLEQ_INSERT_TAIL(&s->queue, r, next);
+        s->queued++;
+        s->stats.eagain++;
+        return;
+    }
+    if (res < 0) {
+        luring_finish(r, res);
+        return;
+    }
+    if (req->op == RAW_AIO_FLUSH) {
+        luring_finish(r, 0);
+        return;
+    }
+
+    r->done += res;
+    size = req->qiov->size;
+    if (r->done >= size) {
+        luring_finish(r, 0);
+        return;
+    }
+
+    /* Short transfer: continue unless we hit the end of the file. */
+    if (res == 0 || (req->offset + r->done) % req->align != 0) {
+        if (req->op == RAW_AIO_READ) {
+            qemu_iovec_memset(req->qiov, r->done, 0, size - r->done);
+            s->stats.eof_fills++;
+            luring_finish(r, 0);
+        } else {
+            luring_finish(r, -ENOSPC);
+        }
+        return;
+    }
+    /* The SQE is prepared from r->done when it is next submitted. */
+    QSIMPLEQ_INSERT_TAIL(&s->queue, r, next);
+    s->queued++;
+    s->stats.resubmitted++;
+}
+
+static void luring_ref(LuringState *s)
+{
+    g_mutex_lock(&luring_lock);
+    s->refcnt++;
+    g_mutex_unlock(&luring_lock);
+}
+
+static void luring_completion_cb(EventNotifier *e)
+{
+    LuringState *s = container_of(e, LuringState, notifier);
+
+    event_notifier_test_and_clear(e);
+    /* A woken coroutine may close the last node using s. */
+    luring_ref(s);
+    for (;;) {
+        struct io_uring_cqe *cqe;
+        LuringReq *r;
+        int res;
+
+        if (io_uring_peek_cqe(&s->ring, &cqe) != 0 || !cqe) {
+            /* Entries the kernel kept aside when the CQ was full. */
+            if (io_uring_cq_has_overflow(&s->ring)) {
+                s->stats.cq_overflows++;
+                io_uring_get_events(&s->ring);
+                continue;
+            }
+            break;
+        }
+        r = io_uring_cqe_get_data(cqe);
+        res = cqe->res;
+        io_uring_cqe_seen(&s->ring, cqe);
+        s->in_ring--;
+        luring_complete(s, r, res);
+    }
+    if (!QSIMPLEQ_EMPTY(&s->queue) || io_uring_sq_ready(&s->ring)) {
+        qemu_bh_schedule(s->submit_bh);
+    }
+    luring_detach(s);
+}
+
+int coroutine_fn luring_co_submit(LuringState *s, const RawAioRequest *req)
+{
+    LuringReq r = {
+        .s = s,
+        .co = qemu_coroutine_self(),
+        .req = req,
+        .ret = -EINPROGRESS,
+    };
+    uint64_t batch = req->max_batch ? req->max_batch
+                                    : RAW_AIO_DEFAULT_MAX_BATCH;
+
+    assert(qemu_in_coroutine());
+    assert(qemu_get_current_aio_context() == s->ctx);
+    assert(req->align > 0);
+
+    QSIMPLEQ_INSERT_TAIL(&s->queue, &r, next);
+    s->queued++;
+    if (s->queued >= MIN(batch, LURING_ENTRIES)) {
+        luring_submit_queued(s);
+    } else {
+        qemu_bh_schedule(s->submit_bh);
+    }
+
+    while (r.ret == -EINPROGRESS) {
+        qemu_coroutine_yield();
+    }
+    if (r.has_rest) {
+        qemu_iovec_destroy(&r.rest);
+    }
+    return r.ret;
+}
+
+LuringState *luring_attach(AioContext *ctx, Error **errp)
+{
+    LuringState *s;
+    int ret;
+
+    g_mutex_lock(&luring_lock);
+    QLIST_FOREACH(s, &luring_states, next) {
+        if (s->ctx == ctx) {
+            s->refcnt++;
+            g_mutex_unlock(&luring_lock);
+            return s;
+        }
+    }
+
+    s = g_new0(LuringState, 1);
+    ret = io_uring_queue_init(LURING_ENTRIES, &s->ring, 0);
+    if (ret < 0) {
+        g_mutex_unlock(&luring_lock);
+        g_free(s);
+        error_setg_errno(errp, -ret, "io_uring (aio=io_uring) is not "
+                         "available: io_uring_queue_init(%d) failed",
+                         LURING_ENTRIES);
+        return NULL;
+    }
+    ret = event_notifier_init(&s->notifier, 0);
+    if (ret == 0) {
+        ret = io_uring_register_eventfd(&s->ring,
+                                        event_notifier_get_fd(&s->notifier));
+        if (ret < 0) {
+            event_notifier_cleanup(&s->notifier);
+        }
+    }
+    if (ret < 0) {
+        g_mutex_unlock(&luring_lock);
+        io_uring_queue_exit(&s->ring);
+        g_free(s);
+        error_setg_errno(errp, -ret, "io_uring (aio=io_uring): cannot "
+                         "register its eventfd");
+        return NULL;
+    }
+    s->ctx = ctx;
+    s->refcnt = 1;
+    s->cq_entries = s->ring.cq.ring_entries;
+    QSIMPLEQ_INIT(&s->queue);
+    s->submit_bh = aio_bh_new(ctx, luring_submit_bh, s);
+    s->retry_timer = aio_timer_new(ctx, luring_retry_cb, s);
+    aio_set_event_notifier(ctx, &s->notifier, luring_completion_cb);
+    QLIST_INSERT_HEAD(&luring_states, s, next);
+    g_mutex_unlock(&luring_lock);
+    return s;
+}
+
+void luring_detach(LuringState *s)
+{
+    g_mutex_lock(&luring_lock);
+    assert(s->refcnt > 0);
+    if (--s->refcnt > 0) {
+        g_mutex_unlock(&luring_lock);
+        return;
+    }
+    QLIST_REMOVE(s, next);
+    g_mutex_unlock(&luring_lock);
+
+    /* Nodes are drained before they close; wait for stragglers anyway. */
+    if (s->in_ring || s->queued) {
+        assert(qemu_get_current_aio_context() == s->ctx);
+        AIO_WAIT_WHILE(s->ctx, s->in_ring || s->queued);
+    }
+    aio_set_event_notifier(s->ctx, &s->notifier, NULL);
+    qemu_bh_delete(s->submit_bh);
+    timer_free(s->retry_timer);
+    io_uring_queue_exit(&s->ring);
+    event_notifier_cleanup(&s->notifier);
+    g_free(s);
+}
+
+bool luring_get_stats(AioContext *ctx, RawAioStats *stats)
+{
+    LuringState *s;
+    bool found = false;
+
+    g_mutex_lock(&luring_lock);
+    QLIST_FOREACH(s, &luring_states, next) {
+        if (s->ctx == ctx) {
+            *stats = s->stats;
+            found = true;
+            break;
+        }
+    }
+    g_mutex_unlock(&luring_lock);
+    return found;
+}

@@ -1,2 +1,373 @@
-/* placeholder: being written */
+/*
+ * Linux AIO (libaio) backend of file-posix.
+ *
+ * One io_context per AioContext, shared by the nodes submitting from it.
+ * A request is prepared as an iocb and queued; the queue goes to the kernel
+ * in one io_submit() from a bottom half, or at once when it reaches the
+ * batch size.  Every iocb signals an eventfd registered in the AioContext;
+ * its handler reaps the events and wakes the waiting coroutines.
+ * Submission never reaps and reaping never submits, so a request that the
+ * kernel completes during io_submit() (buffered I/O on a page-cache hit) is
+ * still finished from the next event-loop iteration: the stack does not
+ * grow with a chain of requests.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
 #include "qemu/osdep.h"
+#include <libaio.h>
+#include "qapi/error.h"
+#include "qemu/error-report.h"
+#include "qemu/queue.h"
+#include "raw-aio.h"
+
+/* iocbs in the kernel per context; more wait in our queue. */
+#define LAIO_MAX_EVENTS      512
+/* iocbs per io_submit()/io_getevents() call. */
+#define LAIO_EVENTS_PER_CALL 64
+/* Retry delay after EAGAIN when no completion will trigger a retry. */
+#define LAIO_RETRY_NS        (1000 * 1000)
+
+typedef struct LaioReq {
+    struct iocb iocb;
+    LinuxAioState *s;
+    Coroutine *co;
+    const RawAioRequest *req;
+    size_t done;                /* bytes transferred so far */
+    QEMUIOVector rest;          /* the untransferred part after a short one */
+    bool has_rest;
+    int ret;                    /* -EINPROGRESS until complete */
+    QSIMPLEQ_ENTRY(LaioReq) next;
+} LaioReq;
+
+struct LinuxAioState {
+    AioContext *ctx;
+    unsigned refcnt;            /* protected by laio_lock */
+    io_context_t io_ctx;
+    EventNotifier notifier;
+    QEMUBH *submit_bh;
+    QEMUTimer *retry_timer;
+
+    /* Context thread only. */
+    QSIMPLEQ_HEAD(, LaioReq) queue;     /* prepared, not yet submitted */
+    unsigned queued;
+    unsigned in_flight;                 /* submitted, not yet reaped */
+    RawAioStats stats;
+
+    QLIST_ENTRY(LinuxAioState) next;
+};
+
+static GMutex laio_lock;
+static QLIST_HEAD(, LinuxAioState) laio_states =
+    QLIST_HEAD_INITIALIZER(laio_states);
+
+static void laio_prep(LaioReq *r)
+{
+    const RawAioRequest *req = r->req;
+    QEMUIOVector *qiov = req->qiov;
+    int fd = req->fd;
+
+    if (r->done) {
+        if (r->has_rest) {
+            qemu_iovec_destroy(&r->rest);
+        }
+        qemu_iovec_init_slice(&r->rest, req->qiov, r->done,
+                              req->qiov->size - r->done);
+        r->has_rest = true;
+        qiov = &r->rest;
+    }
+
+    switch (req->op) {
+    case RAW_AIO_READ:
+        io_prep_preadv(&r->iocb, fd, qiov->iov, qiov->niov,
+                       req->offset + r->done);
+        break;
+    case RAW_AIO_WRITE:
+        io_prep_pwritev(&r->iocb, fd, qiov->iov, qiov->niov,
+                        req->offset + r->done);
+        break;
+    case RAW_AIO_FLUSH:
+        io_prep_fdsync(&r->iocb, fd);
+        break;
+    }
+    io_set_eventfd(&r->iocb, event_notifier_get_fd(&r->s->notifier));
+}
+
+/*
+ * Finish r.  From the completion handler the coroutine is entered at once;
+ * from the submission path it is scheduled instead, so that submission
+ * never runs request code (which may submit again) inside itself.
+ */
+static void laio_finish(LaioReq *r, int ret, bool from_completion)
+{
+    r->ret = ret;
+    r->s->stats.requests++;
+    if (r->co == qemu_coroutine_self()) {
+        return;     /* still running: it sees r->ret before yielding */
+    }
+    if (from_completion) {
+        aio_co_wake(r->co);
+    } else {
+        aio_co_schedule(r->s->ctx, r->co);
+    }
+}
+
+static void laio_submit_queued(LinuxAioState *s)
+{
+    struct iocb *iocbs[LAIO_EVENTS_PER_CALL];
+
+    while (!QSIMPLEQ_EMPTY(&s->queue) && s->in_flight < LAIO_MAX_EVENTS) {
+        unsigned n = 0;
+        LaioReq *r;
+        int ret;
+
+        QSIMPLEQ_FOREACH(r, &s->queue, next) {
+            if (n == ARRAY_SIZE(iocbs) ||
+                s->in_flight + n == LAIO_MAX_EVENTS) {
+                break;
+            }
+            iocbs[n++] = &r->iocb;
+        }
+
+        do {
+            ret = io_submit(s->io_ctx, n, iocbs);
+        } while (ret == -EINTR);
+        s->stats.submit_calls++;
+
+        if (ret == -EAGAIN || ret == 0) {
+            /* Kernel out of resources: retry after completions free some. */
+            s->stats.eagain++;
+            if (s->in_flight == 0) {
+                timer_mod_ns(s->retry_timer, get_clock_ns() + LAIO_RETRY_NS);
+            }
+            return;
+        }
+        if (ret < 0) {
+            /* The first iocb was refused (e.g. fdsync unsupported). */
+            r = QSIMPLEQ_FIRST(&s->queue);
+            QSIMPLEQ_REMOVE_HEAD(&s->queue, next);
+            s->queued--;
+            laio_finish(r, ret, false);
+            continue;
+        }
+
+        for (int i = 0; i < ret; i++) {
+            QSIMPLEQ_REMOVE_HEAD(&s->queue, next);
+        }
+        s->queued -= ret;
+        s->in_flight += ret;
+        s->stats.submitted += ret;
+        s->stats.max_batch = MAX(s->stats.max_batch, (uint64_t)ret);
+        s->stats.max_in_flight = MAX(s->stats.max_in_flight,
+                                     (uint64_t)s->in_flight);
+    }
+}
+
+static void laio_submit_bh(void *opaque)
+{
+    laio_submit_queued(opaque);
+}
+
+static void laio_retry_cb(void *opaque)
+{
+    laio_submit_queued(opaque);
+}
+
+/* Account one event for r; res is the byte count or a negative errno. */
+static void laio_complete(LinuxAioState *s, LaioReq *r, long res)
+{
+    const RawAioRequest *req = r->req;
+    size_t size;
+
+    s->in_flight--;
+    if (res < 0) {
+        laio_finish(r, res, true);
+        return;
+    }
+    if (req->op == RAW_AIO_FLUSH) {
+        laio_finish(r, 0, true);
+        return;
+    }
+
+    r->done += res;
+    size = req->qiov->size;
+    if (r->done >= size) {
+        laio_finish(r, 0, true);
+        return;
+    }
+
+    /* Short transfer: continue unless we hit the end of the file. */
+    if (res == 0 || (req->offset + r->done) % req->align != 0) {
+        if (req->op == RAW_AIO_READ) {
+            qemu_iovec_memset(req->qiov, r->done, 0, size - r->done);
+            s->stats.eof_fills++;
+            laio_finish(r, 0, true);
+        } else {
+            laio_finish(r, -ENOSPC, true);
+        }
+        return;
+    }
+    laio_prep(r);
+    QSIMPLEQ_INSERT_TAIL(&s->queue, r, next);
+    s->queued++;
+    s->stats.resubmitted++;
+}
+
+static void laio_ref(LinuxAioState *s)
+{
+    g_mutex_lock(&laio_lock);
+    s->refcnt++;
+    g_mutex_unlock(&laio_lock);
+}
+
+static void laio_completion_cb(EventNotifier *e)
+{
+    LinuxAioState *s = container_of(e, LinuxAioState, notifier);
+    struct io_event events[LAIO_EVENTS_PER_CALL];
+
+    event_notifier_test_and_clear(e);
+    /* A woken coroutine may close the last node using s. */
+    laio_ref(s);
+    for (;;) {
+        struct timespec zero = { 0, 0 };
+        int n = io_getevents(s->io_ctx, 0, ARRAY_SIZE(events), events, &zero);
+
+        if (n == -EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            LaioReq *r = container_of(events[i].obj, LaioReq, iocb);
+            laio_complete(s, r, (long)events[i].res);
+        }
+        if (n < (int)ARRAY_SIZE(events)) {
+            break;
+        }
+    }
+    if (!QSIMPLEQ_EMPTY(&s->queue)) {
+        qemu_bh_schedule(s->submit_bh);
+    }
+    laio_detach(s);
+}
+
+int coroutine_fn laio_co_submit(LinuxAioState *s, const RawAioRequest *req)
+{
+    LaioReq r = {
+        .s = s,
+        .co = qemu_coroutine_self(),
+        .req = req,
+        .ret = -EINPROGRESS,
+    };
+    uint64_t batch = req->max_batch ? req->max_batch
+                                    : RAW_AIO_DEFAULT_MAX_BATCH;
+
+    assert(qemu_in_coroutine());
+    assert(qemu_get_current_aio_context() == s->ctx);
+    assert(req->align > 0);
+
+    laio_prep(&r);
+    QSIMPLEQ_INSERT_TAIL(&s->queue, &r, next);
+    s->queued++;
+    if (s->queued >= MIN(batch, LAIO_MAX_EVENTS)) {
+        laio_submit_queued(s);
+    } else {
+        qemu_bh_schedule(s->submit_bh);
+    }
+
+    while (r.ret == -EINPROGRESS) {
+        qemu_coroutine_yield();
+    }
+    if (r.has_rest) {
+        qemu_iovec_destroy(&r.rest);
+    }
+    return r.ret;
+}
+
+LinuxAioState *laio_attach(AioContext *ctx, Error **errp)
+{
+    LinuxAioState *s;
+    int ret;
+
+    g_mutex_lock(&laio_lock);
+    QLIST_FOREACH(s, &laio_states, next) {
+        if (s->ctx == ctx) {
+            s->refcnt++;
+            g_mutex_unlock(&laio_lock);
+            return s;
+        }
+    }
+
+    s = g_new0(LinuxAioState, 1);
+    ret = io_setup(LAIO_MAX_EVENTS, &s->io_ctx);
+    if (ret < 0) {
+        g_mutex_unlock(&laio_lock);
+        error_setg_errno(errp, -ret, "Linux AIO (aio=native) is not "
+                         "available: io_setup(%d) failed", LAIO_MAX_EVENTS);
+        if (ret == -EAGAIN) {
+            error_append_hint(errp, "The system-wide limit fs.aio-max-nr "
+                              "may be exhausted.\n");
+        }
+        g_free(s);
+        return NULL;
+    }
+    ret = event_notifier_init(&s->notifier, 0);
+    if (ret < 0) {
+        g_mutex_unlock(&laio_lock);
+        io_destroy(s->io_ctx);
+        g_free(s);
+        error_setg_errno(errp, -ret, "Linux AIO (aio=native): cannot create "
+                         "its eventfd");
+        return NULL;
+    }
+    s->ctx = ctx;
+    s->refcnt = 1;
+    QSIMPLEQ_INIT(&s->queue);
+    s->submit_bh = aio_bh_new(ctx, laio_submit_bh, s);
+    s->retry_timer = aio_timer_new(ctx, laio_retry_cb, s);
+    aio_set_event_notifier(ctx, &s->notifier, laio_completion_cb);
+    QLIST_INSERT_HEAD(&laio_states, s, next);
+    g_mutex_unlock(&laio_lock);
+    return s;
+}
+
+void laio_detach(LinuxAioState *s)
+{
+    g_mutex_lock(&laio_lock);
+    assert(s->refcnt > 0);
+    if (--s->refcnt > 0) {
+        g_mutex_unlock(&laio_lock);
+        return;
+    }
+    QLIST_REMOVE(s, next);
+    g_mutex_unlock(&laio_lock);
+
+    /* Nodes are drained before they close; wait for stragglers anyway. */
+    if (s->in_flight || s->queued) {
+        assert(qemu_get_current_aio_context() == s->ctx);
+        AIO_WAIT_WHILE(s->ctx, s->in_flight || s->queued);
+    }
+    aio_set_event_notifier(s->ctx, &s->notifier, NULL);
+    qemu_bh_delete(s->submit_bh);
+    timer_free(s->retry_timer);
+    io_destroy(s->io_ctx);
+    event_notifier_cleanup(&s->notifier);
+    g_free(s);
+}
+
+bool laio_get_stats(AioContext *ctx, RawAioStats *stats)
+{
+    LinuxAioState *s;
+    bool found = false;
+
+    g_mutex_lock(&laio_lock);
+    QLIST_FOREACH(s, &laio_states, next) {
+        if (s->ctx == ctx) {
+            *stats = s->stats;
+            found = true;
+            break;
+        }
+    }
+    g_mutex_unlock(&laio_lock);
+    return found;
+}
