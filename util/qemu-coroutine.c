@@ -132,13 +132,46 @@ void *qemu_coroutine_stack_alloc(void)
     return map + guard;
 }
 
+#ifdef CONFIG_ASAN
+/*
+ * Frames left on a stack keep their redzones poisoned, and this ASan does
+ * not clear shadow memory on munmap() or mmap(): a later mapping at the
+ * same address would inherit them.  Unpoisoning 1 MiB byte by byte would
+ * commit 128 KiB of shadow per stack, so the page-aligned middle of the
+ * shadow range is dropped with MADV_DONTNEED instead (ASan's shadow is
+ * anonymous memory, which reads back as zero, i.e. unpoisoned).
+ */
+static void asan_clear_stack_shadow(char *stack, size_t size)
+{
+    size_t scale, offset, page = qemu_real_host_page_size();
+    uintptr_t beg = (uintptr_t)stack, end = beg + size;
+    uintptr_t sbeg, send;
+    uintptr_t pbeg, pend;
+
+    __asan_get_shadow_mapping(&scale, &offset);
+    sbeg = (beg >> scale) + offset;
+    send = (end >> scale) + offset;
+    pbeg = QEMU_ALIGN_UP(sbeg, page);
+    pend = QEMU_ALIGN_DOWN(send, page);
+    if (pbeg >= pend) {
+        ASAN_UNPOISON_MEMORY_REGION(stack, size);
+        return;
+    }
+    ASAN_UNPOISON_MEMORY_REGION(stack, ((pbeg - offset) << scale) - beg);
+    ASAN_UNPOISON_MEMORY_REGION((void *)((pend - offset) << scale),
+                                end - ((pend - offset) << scale));
+    if (madvise((void *)pbeg, pend - pbeg, MADV_DONTNEED)) {
+        ASAN_UNPOISON_MEMORY_REGION(stack, size);
+    }
+}
+#endif
+
 void qemu_coroutine_stack_free(void *stack)
 {
     size_t guard = qemu_real_host_page_size();
 
 #ifdef CONFIG_ASAN
-    /* Frames left on the stack keep their redzones; clear them. */
-    ASAN_UNPOISON_MEMORY_REGION(stack, COROUTINE_STACK_SIZE);
+    asan_clear_stack_shadow(stack, COROUTINE_STACK_SIZE);
 #endif
     munmap((char *)stack - guard, COROUTINE_STACK_SIZE + guard);
 }
