@@ -1,2 +1,742 @@
-/* placeholder: being written */
+/*
+ * Block core: the driver registry, opening node graphs from options, the
+ * parent/child graph with its reference counts, lengths and limits.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
 #include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/keyval.h"
+#include "block/block_int.h"
+
+/* Node names are at most this long (QEMU's limit, with the NUL). */
+#define NODE_NAME_MAX ((int)sizeof(((BlockDriverState *)0)->node_name))
+
+static QLIST_HEAD(, BlockDriver) bdrv_drivers =
+    QLIST_HEAD_INITIALIZER(bdrv_drivers);
+static QTAILQ_HEAD(, BlockDriverState) all_bdrv_states =
+    QTAILQ_HEAD_INITIALIZER(all_bdrv_states);
+static unsigned int auto_node_name_counter;
+
+/* ---- driver registry ---- */
+
+void bdrv_register(BlockDriver *drv)
+{
+    g_assert(drv->format_name && !bdrv_find_format(drv->format_name));
+    QLIST_INSERT_HEAD(&bdrv_drivers, drv, list);
+}
+
+BlockDriver *bdrv_find_format(const char *name)
+{
+    BlockDriver *drv;
+
+    QLIST_FOREACH(drv, &bdrv_drivers, list) {
+        if (strcmp(drv->format_name, name) == 0) {
+            return drv;
+        }
+    }
+    return NULL;
+}
+
+static gint compare_names(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted, like QEMU's help output, not in registration order. */
+void bdrv_iterate_format(void (*it)(void *opaque, const char *name),
+                         void *opaque)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new();
+    BlockDriver *drv;
+
+    QLIST_FOREACH(drv, &bdrv_drivers, list) {
+        g_ptr_array_add(names, (gpointer)drv->format_name);
+    }
+    g_ptr_array_sort(names, compare_names);
+    for (guint i = 0; i < names->len; i++) {
+        it(opaque, g_ptr_array_index(names, i));
+    }
+}
+
+/* ---- node lookup and accessors ---- */
+
+BlockDriverState *bdrv_find_node(const char *node_name)
+{
+    BlockDriverState *bs;
+
+    QTAILQ_FOREACH(bs, &all_bdrv_states, node_list) {
+        if (strcmp(bs->node_name, node_name) == 0) {
+            return bs;
+        }
+    }
+    return NULL;
+}
+
+const char *bdrv_get_format_name(BlockDriverState *bs)
+{
+    return bs->drv ? bs->drv->format_name : NULL;
+}
+
+const char *bdrv_get_node_name(BlockDriverState *bs)
+{
+    return bs->node_name;
+}
+
+bool bdrv_is_read_only(BlockDriverState *bs)
+{
+    return bs->read_only;
+}
+
+AioContext *bdrv_get_aio_context(BlockDriverState *bs)
+{
+    return bs->aio_context;
+}
+
+/* ---- lengths ---- */
+
+/* The driver's answer may change at any time if any node below says so. */
+static bool bdrv_has_variable_length(BlockDriverState *bs)
+{
+    BdrvChild *c;
+
+    if (bs->drv->has_variable_length) {
+        return true;
+    }
+    QLIST_FOREACH(c, &bs->children, next) {
+        if (bdrv_has_variable_length(c->bs)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int bdrv_refresh_total_sectors(BlockDriverState *bs)
+{
+    int64_t len;
+
+    if (bs->drv->bdrv_getlength) {
+        len = bs->drv->bdrv_getlength(bs);
+    } else if (bs->file) {
+        len = bdrv_getlength(bs->file->bs);
+    } else {
+        len = -ENOTSUP;
+    }
+    if (len < 0) {
+        return len;
+    }
+    /* Rounded up: a partial sector at the end counts as a whole one. */
+    bs->total_sectors = len / BDRV_SECTOR_SIZE +
+                        (len % BDRV_SECTOR_SIZE != 0);
+    return 0;
+}
+
+int64_t bdrv_getlength(BlockDriverState *bs)
+{
+    int ret;
+
+    if (!bs || !bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (bs->total_sectors < 0 || bdrv_has_variable_length(bs)) {
+        ret = bdrv_refresh_total_sectors(bs);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    if (bs->total_sectors > INT64_MAX / (int64_t)BDRV_SECTOR_SIZE) {
+        return -EFBIG;
+    }
+    return bs->total_sectors * (int64_t)BDRV_SECTOR_SIZE;
+}
+
+/*
+ * A write ended at 'end' bytes: grow the cached length of bs, and make the
+ * nodes above ask their drivers again, since their length may derive from
+ * ours.
+ */
+static void bdrv_invalidate_parents_length(BlockDriverState *bs)
+{
+    BdrvChild *c;
+
+    QLIST_FOREACH(c, &bs->parents, next_parent) {
+        if (c->parent) {
+            c->parent->total_sectors = -1;
+            bdrv_invalidate_parents_length(c->parent);
+        }
+    }
+}
+
+void bdrv_note_write_end(BlockDriverState *bs, int64_t end)
+{
+    int64_t end_sectors = end / BDRV_SECTOR_SIZE +
+                          (end % BDRV_SECTOR_SIZE != 0);
+
+    if (bs->total_sectors >= 0 && end_sectors > bs->total_sectors) {
+        bs->total_sectors = end_sectors;
+        bdrv_invalidate_parents_length(bs);
+    }
+}
+
+/* After a resize: forget the cached lengths of bs and everything above. */
+void bdrv_note_resize(BlockDriverState *bs)
+{
+    bs->total_sectors = -1;
+    bdrv_invalidate_parents_length(bs);
+}
+
+int64_t bdrv_get_allocated_file_size(BlockDriverState *bs)
+{
+    BdrvChild *c;
+    int64_t sum = 0;
+
+    if (!bs || !bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (bs->drv->bdrv_get_allocated_file_size) {
+        return bs->drv->bdrv_get_allocated_file_size(bs);
+    }
+    if (!bs->drv->is_format) {
+        return -ENOTSUP;
+    }
+    /* A format without its own answer: what its children occupy. */
+    QLIST_FOREACH(c, &bs->children, next) {
+        int64_t size = bdrv_get_allocated_file_size(c->bs);
+
+        if (size < 0) {
+            return size;
+        }
+        sum += size;
+    }
+    return sum;
+}
+
+int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
+{
+    memset(bdi, 0, sizeof(*bdi));
+    if (!bs || !bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (!bs->drv->bdrv_get_info) {
+        return -ENOTSUP;
+    }
+    return bs->drv->bdrv_get_info(bs, bdi);
+}
+
+/* ---- limits ---- */
+
+size_t bdrv_min_mem_align(BlockDriverState *bs)
+{
+    return bs->bl.min_mem_alignment ? bs->bl.min_mem_alignment : 1;
+}
+
+size_t bdrv_opt_mem_align(BlockDriverState *bs)
+{
+    size_t align = bs->bl.opt_mem_alignment;
+
+    if (!align) {
+        align = qemu_real_host_page_size();
+    }
+    return MAX(align, bdrv_min_mem_align(bs));
+}
+
+static uint64_t min_non_zero(uint64_t a, uint64_t b)
+{
+    if (!a) {
+        return b;
+    }
+    if (!b) {
+        return a;
+    }
+    return MIN(a, b);
+}
+
+/* Seed dst with the strictest of dst and a child's limits src. */
+static void bdrv_merge_limits(BlockLimits *dst, const BlockLimits *src)
+{
+    dst->request_alignment = MAX(dst->request_alignment,
+                                 src->request_alignment);
+    dst->max_transfer = min_non_zero(dst->max_transfer, src->max_transfer);
+    dst->opt_transfer = MAX(dst->opt_transfer, src->opt_transfer);
+    dst->min_mem_alignment = MAX(dst->min_mem_alignment,
+                                 src->min_mem_alignment);
+    dst->opt_mem_alignment = MAX(dst->opt_mem_alignment,
+                                 src->opt_mem_alignment);
+    dst->max_iov = min_non_zero(dst->max_iov, src->max_iov);
+    dst->max_pdiscard = min_non_zero(dst->max_pdiscard, src->max_pdiscard);
+    dst->pdiscard_alignment = MAX(dst->pdiscard_alignment,
+                                  src->pdiscard_alignment);
+    dst->max_pwrite_zeroes = min_non_zero(dst->max_pwrite_zeroes,
+                                          src->max_pwrite_zeroes);
+    dst->pwrite_zeroes_alignment = MAX(dst->pwrite_zeroes_alignment,
+                                       src->pwrite_zeroes_alignment);
+    dst->logical_block_size = MAX(dst->logical_block_size,
+                                  src->logical_block_size);
+    dst->physical_block_size = MAX(dst->physical_block_size,
+                                   src->physical_block_size);
+}
+
+/* Make the limits consistent so that io.c can rely on them. */
+static bool bdrv_check_limits(BlockDriverState *bs, Error **errp)
+{
+    BlockLimits *bl = &bs->bl;
+    uint64_t io_align;
+
+    if (!bl->request_alignment) {
+        bl->request_alignment = 1;
+    }
+    if (!is_power_of_2(bl->request_alignment) ||
+        bl->request_alignment > (1u << 30)) {
+        error_setg(errp, "Node '%s' (driver '%s') reports a request "
+                   "alignment of %" PRIu32 " bytes; it must be a power of "
+                   "two of at most 1 GiB", bs->node_name,
+                   bs->drv->format_name, bl->request_alignment);
+        return false;
+    }
+    if (bl->min_mem_alignment && !is_power_of_2(bl->min_mem_alignment)) {
+        error_setg(errp, "Node '%s' (driver '%s') reports a memory "
+                   "alignment of %zu bytes; it must be a power of two",
+                   bs->node_name, bs->drv->format_name,
+                   bl->min_mem_alignment);
+        return false;
+    }
+    if (bl->opt_mem_alignment && !is_power_of_2(bl->opt_mem_alignment)) {
+        bl->opt_mem_alignment = 0;
+    }
+    if (bl->opt_mem_alignment && bl->opt_mem_alignment <
+        bl->min_mem_alignment) {
+        bl->opt_mem_alignment = bl->min_mem_alignment;
+    }
+
+    /* Chunk boundaries must keep both offsets and buffers aligned. */
+    io_align = MAX(bl->request_alignment, bdrv_min_mem_align(bs));
+    if (bl->max_transfer) {
+        bl->max_transfer = MAX(QEMU_ALIGN_DOWN(bl->max_transfer, io_align),
+                               io_align);
+    }
+    if (bl->pdiscard_alignment) {
+        bl->pdiscard_alignment = QEMU_ALIGN_UP(bl->pdiscard_alignment,
+                                               bl->request_alignment);
+    }
+    if (bl->pwrite_zeroes_alignment) {
+        bl->pwrite_zeroes_alignment =
+            QEMU_ALIGN_UP(bl->pwrite_zeroes_alignment,
+                          bl->request_alignment);
+    }
+    if (bl->max_pdiscard) {
+        uint64_t a = MAX(bl->pdiscard_alignment, bl->request_alignment);
+
+        bl->max_pdiscard = MAX(QEMU_ALIGN_DOWN(bl->max_pdiscard, a), a);
+    }
+    if (bl->max_pwrite_zeroes) {
+        uint64_t a = MAX(bl->pwrite_zeroes_alignment, bl->request_alignment);
+
+        bl->max_pwrite_zeroes = MAX(QEMU_ALIGN_DOWN(bl->max_pwrite_zeroes,
+                                                    a), a);
+    }
+    if (bl->max_iov < 0) {
+        bl->max_iov = 0;
+    }
+    return true;
+}
+
+void bdrv_refresh_limits(BlockDriverState *bs, Error **errp)
+{
+    Error *local_err = NULL;
+    BlockLimits bl = { 0 };
+    BdrvChild *c;
+
+    if (!bs->drv) {
+        return;
+    }
+    QLIST_FOREACH(c, &bs->children, next) {
+        bdrv_refresh_limits(c->bs, &local_err);
+        if (local_err) {
+            error_propagate(errp, local_err);
+            return;
+        }
+        bdrv_merge_limits(&bl, &c->bs->bl);
+    }
+    if (!bl.request_alignment) {
+        bl.request_alignment = 1;
+    }
+    bs->bl = bl;
+
+    if (bs->drv->bdrv_refresh_limits) {
+        bs->drv->bdrv_refresh_limits(bs, &local_err);
+        if (local_err) {
+            error_propagate(errp, local_err);
+            return;
+        }
+    }
+    bdrv_check_limits(bs, errp);
+}
+
+/* ---- graph ---- */
+
+void bdrv_ref(BlockDriverState *bs)
+{
+    bs->refcnt++;
+}
+
+static void bdrv_detach_child(BdrvChild *child)
+{
+    if (child->parent) {
+        QLIST_REMOVE(child, next);
+        if (child->parent->file == child) {
+            child->parent->file = NULL;
+        }
+    }
+    QLIST_REMOVE(child, next_parent);
+}
+
+void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child)
+{
+    BlockDriverState *bs;
+
+    if (!child) {
+        return;
+    }
+    g_assert(child->parent == parent);
+    bs = child->bs;
+    bdrv_detach_child(child);
+    g_free(child->name);
+    g_free(child);
+    bdrv_unref(bs);
+}
+
+static void bdrv_unref_all_children(BlockDriverState *bs)
+{
+    BdrvChild *c, *next;
+
+    QLIST_FOREACH_SAFE(c, &bs->children, next, next) {
+        bdrv_unref_child(bs, c);
+    }
+}
+
+static void bdrv_free(BlockDriverState *bs)
+{
+    if (QTAILQ_IN_USE(bs, node_list)) {
+        QTAILQ_REMOVE(&all_bdrv_states, bs, node_list);
+    }
+    g_free(bs->opaque);
+    g_free(bs);
+}
+
+static void bdrv_close(BlockDriverState *bs)
+{
+    g_assert(QLIST_EMPTY(&bs->parents));
+    if (bs->in_flight && !qemu_in_coroutine()) {
+        bdrv_drain(bs);
+    }
+    g_assert(!bs->in_flight);
+    if (bs->drv && bs->drv->bdrv_close) {
+        bs->drv->bdrv_close(bs);
+    }
+    bdrv_unref_all_children(bs);
+    bdrv_free(bs);
+}
+
+void bdrv_unref(BlockDriverState *bs)
+{
+    if (!bs) {
+        return;
+    }
+    g_assert(bs->refcnt > 0);
+    if (--bs->refcnt == 0) {
+        bdrv_close(bs);
+    }
+}
+
+static BdrvChild *bdrv_attach_child(BlockDriverState *parent,
+                                    BlockDriverState *bs, const char *name)
+{
+    BdrvChild *child = g_new0(BdrvChild, 1);
+
+    child->bs = bs;
+    child->parent = parent;
+    child->name = g_strdup(name);
+    QLIST_INSERT_HEAD(&bs->parents, child, next_parent);
+    if (parent) {
+        QLIST_INSERT_HEAD(&parent->children, child, next);
+    }
+    return child;
+}
+
+/* For a BlockBackend: a root child with no parent node. */
+BdrvChild *bdrv_root_attach_child(BlockDriverState *bs, const char *name)
+{
+    bdrv_ref(bs);
+    return bdrv_attach_child(NULL, bs, name);
+}
+
+void bdrv_root_unref_child(BdrvChild *child)
+{
+    BlockDriverState *bs = child->bs;
+
+    g_assert(!child->parent);
+    bdrv_detach_child(child);
+    g_free(child->name);
+    g_free(child);
+    bdrv_unref(bs);
+}
+
+/* ---- opening ---- */
+
+/* QEMU's rule: a letter, then letters, digits, '-', '.' and '_'. */
+static bool node_name_ok(const char *name)
+{
+    if (!g_ascii_isalpha(name[0])) {
+        return false;
+    }
+    for (const char *p = name + 1; *p; p++) {
+        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool bdrv_set_node_name(BlockDriverState *bs, const char *name,
+                               Error **errp)
+{
+    if (!name) {
+        /* '#' cannot appear in user-given names, so no clash is possible. */
+        snprintf(bs->node_name, sizeof(bs->node_name), "#block%u",
+                 auto_node_name_counter++);
+        return true;
+    }
+    if (!node_name_ok(name)) {
+        error_setg(errp, "Invalid node-name: '%s'", name);
+        return false;
+    }
+    if (strlen(name) >= NODE_NAME_MAX) {
+        error_setg(errp, "Node name too long");
+        return false;
+    }
+    if (bdrv_find_node(name)) {
+        error_setg(errp, "Duplicate nodes with node-name='%s'", name);
+        return false;
+    }
+    g_strlcpy(bs->node_name, name, sizeof(bs->node_name));
+    return true;
+}
+
+/*
+ * The options every node understands.  They start from the parent's
+ * flags (or the caller's for the top node), so children inherit them
+ * unless they override them with their own keys.
+ */
+static bool bdrv_take_generic_options(QDict *opts, int *flags,
+                                      char **node_name, Error **errp)
+{
+    bool read_only, direct, no_flush;
+
+    if (!qdict_take_bool(opts, "read-only", !(*flags & BDRV_O_RDWR),
+                         &read_only, errp) ||
+        !qdict_take_bool(opts, "cache.direct", *flags & BDRV_O_NOCACHE,
+                         &direct, errp) ||
+        !qdict_take_bool(opts, "cache.no-flush", *flags & BDRV_O_NO_FLUSH,
+                         &no_flush, errp) ||
+        !qdict_take_str(opts, "node-name", NULL, node_name, errp)) {
+        return false;
+    }
+    *flags &= ~(BDRV_O_RDWR | BDRV_O_NOCACHE | BDRV_O_NO_FLUSH);
+    *flags |= (read_only ? 0 : BDRV_O_RDWR) |
+              (direct ? BDRV_O_NOCACHE : 0) |
+              (no_flush ? BDRV_O_NO_FLUSH : 0);
+    return true;
+}
+
+/*
+ * Open one node from opts, which holds exactly this node's options (its
+ * children's under "child.").  Everything the node uses is taken out of
+ * opts; leftovers are an error.  The caller frees opts.
+ */
+static BlockDriverState *bdrv_open_node(QDict *opts, int flags,
+                                        Error **errp)
+{
+    g_autofree char *drvname = NULL;
+    g_autofree char *node_name = NULL;
+    Error *local_err = NULL;
+    BlockDriverState *bs;
+    BlockDriver *drv;
+    const char *filename;
+    int ret;
+
+    qdict_take_str(opts, "driver", NULL, &drvname, &error_abort);
+    if (!drvname) {
+        error_setg(errp, "Parameter '%sdriver' is required",
+                   qdict_get_prefix(opts));
+        return NULL;
+    }
+    drv = bdrv_find_format(drvname);
+    if (!drv) {
+        error_setg(errp, "Unknown driver '%s'", drvname);
+        return NULL;
+    }
+    if (!bdrv_take_generic_options(opts, &flags, &node_name, errp)) {
+        return NULL;
+    }
+
+    bs = g_new0(BlockDriverState, 1);
+    bs->refcnt = 1;
+    bs->total_sectors = -1;
+    bs->aio_context = qemu_get_current_aio_context();
+    QLIST_INIT(&bs->children);
+    QLIST_INIT(&bs->parents);
+    QLIST_INIT(&bs->tracked_requests);
+    qemu_co_queue_init(&bs->drain_queue);
+    bs->bl.request_alignment = 1;
+    if (!bdrv_set_node_name(bs, node_name, errp)) {
+        g_free(bs);
+        return NULL;
+    }
+    /* Listed before the driver opens children, so names stay unique. */
+    QTAILQ_INSERT_TAIL(&all_bdrv_states, bs, node_list);
+
+    bs->open_flags = flags;
+    bs->read_only = !(flags & BDRV_O_RDWR);
+    bs->supported_write_flags = drv->supported_write_flags;
+    bs->supported_zero_flags = drv->supported_zero_flags;
+    filename = qdict_get_try_str(opts, "filename");
+    if (filename) {
+        g_strlcpy(bs->filename, filename, sizeof(bs->filename));
+    }
+    bs->opaque = g_malloc0(MAX(drv->instance_size, 1));
+    bs->drv = drv;
+
+    ret = drv->bdrv_open ? drv->bdrv_open(bs, opts, flags, &local_err) : 0;
+    if (ret < 0 || local_err) {
+        if (!local_err) {
+            error_setg_errno(&local_err, -ret, "Could not open node '%s' "
+                             "(driver '%s')", bs->node_name, drvname);
+        }
+        error_propagate(errp, local_err);
+        bdrv_unref_all_children(bs);
+        bdrv_free(bs);
+        return NULL;
+    }
+    if (!qdict_check_empty(opts, errp)) {
+        goto fail;
+    }
+    if (!bs->filename[0] && bs->file) {
+        g_strlcpy(bs->filename, bs->file->bs->filename,
+                  sizeof(bs->filename));
+    }
+
+    bdrv_refresh_limits(bs, &local_err);
+    if (local_err) {
+        error_propagate(errp, local_err);
+        goto fail;
+    }
+    ret = bdrv_refresh_total_sectors(bs);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not refresh total sector count");
+        goto fail;
+    }
+    return bs;
+
+fail:
+    bdrv_unref(bs);
+    return NULL;
+}
+
+BdrvChild *bdrv_open_child(const char *name, BlockDriverState *parent,
+                           QDict *options, const char *default_driver,
+                           int flags, Error **errp)
+{
+    g_autoptr(QDict) sub = qdict_extract_subdict(options, name);
+    const char *ref = qdict_get_try_str(options, name);
+    BlockDriverState *bs;
+    BdrvChild *child;
+
+    if (ref) {
+        /* "file=NODE": use an existing node. */
+        if (qdict_size(sub)) {
+            error_setg(errp, "Cannot reference an existing block device "
+                       "with additional options or a new filename");
+            return NULL;
+        }
+        bs = bdrv_find_node(ref);
+        if (!bs) {
+            error_setg(errp, "Cannot find node-name '%s' (given by "
+                       "parameter '%s%s')", ref, qdict_get_prefix(options),
+                       name);
+            return NULL;
+        }
+        qdict_del(options, name);
+        bdrv_ref(bs);
+    } else {
+        if (!qdict_size(sub)) {
+            error_setg(errp, "A block device must be specified for \"%s\"",
+                       name);
+            return NULL;
+        }
+        if (!qdict_haskey(sub, "driver")) {
+            if (!default_driver) {
+                error_setg(errp, "Parameter '%sdriver' is required",
+                           qdict_get_prefix(sub));
+                return NULL;
+            }
+            qdict_put_str(sub, "driver", default_driver);
+        }
+        bs = bdrv_open_node(sub, flags, errp);
+        if (!bs) {
+            return NULL;
+        }
+    }
+
+    /* A parent opened for writing writes through its children. */
+    if ((flags & BDRV_O_RDWR) && bs->read_only) {
+        error_setg(errp, "Block node is read-only");
+        bdrv_unref(bs);
+        return NULL;
+    }
+    if (bs->aio_context != parent->aio_context) {
+        error_setg(errp, "Node '%s' is in another AioContext than its "
+                   "parent '%s'", bs->node_name, parent->node_name);
+        bdrv_unref(bs);
+        return NULL;
+    }
+    child = bdrv_attach_child(parent, bs, name);
+    /* The reference taken by opening (or bdrv_ref) now belongs to child. */
+    return child;
+}
+
+BlockDriverState *bdrv_open(const char *filename, QDict *options, int flags,
+                            Error **errp)
+{
+    g_autoptr(QDict) opts = options ? options : qdict_new();
+    const char *drvname;
+    BlockDriver *drv;
+
+    drvname = qdict_get_try_str(opts, "driver");
+    if (!drvname) {
+        /* No driver: a raw image over the protocol "file". */
+        qdict_put_str(opts, "driver", "raw");
+        drvname = "raw";
+    }
+    if (filename) {
+        const char *key;
+
+        drv = bdrv_find_format(drvname);
+        if (!drv) {
+            error_setg(errp, "Unknown driver '%s'", drvname);
+            return NULL;
+        }
+        key = drv->is_format ? "file.filename" : "filename";
+        if (qdict_haskey(opts, key)) {
+            error_setg(errp, "Cannot specify both a filename ('%s') and the "
+                       "option '%s'", filename, key);
+            return NULL;
+        }
+        if (drv->is_format && qdict_haskey(opts, "file")) {
+            error_setg(errp, "Cannot specify both a filename ('%s') and the "
+                       "option 'file'", filename);
+            return NULL;
+        }
+        qdict_put_str(opts, key, filename);
+    }
+    return bdrv_open_node(opts, flags, errp);
+}

@@ -1,2 +1,243 @@
-/* placeholder: being written */
+/*
+ * The "raw" format: the image is the bytes of its child "file", or the
+ * window [offset, offset+size) of them.  Everything is passed through.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
 #include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/keyval.h"
+#include "block/block_int.h"
+
+typedef struct BDRVRawState {
+    uint64_t offset;
+    uint64_t size;
+    bool has_size;
+} BDRVRawState;
+
+static int raw_open(BlockDriverState *bs, QDict *options, int flags,
+                    Error **errp)
+{
+    BDRVRawState *s = bs->opaque;
+    BlockDriverState *file_bs;
+    int64_t real_size;
+
+    s->has_size = qdict_haskey(options, "size");
+    if (!qdict_take_size(options, "offset", 0, &s->offset, errp) ||
+        !qdict_take_size(options, "size", 0, &s->size, errp)) {
+        return -EINVAL;
+    }
+
+    bs->file = bdrv_open_child("file", bs, options, "file", flags, errp);
+    if (!bs->file) {
+        return -EINVAL;
+    }
+    file_bs = bs->file->bs;
+    bs->supported_write_flags = file_bs->supported_write_flags &
+                                BDRV_REQ_FUA;
+    bs->supported_zero_flags = file_bs->supported_zero_flags &
+        (BDRV_REQ_FUA | BDRV_REQ_MAY_UNMAP | BDRV_REQ_NO_FALLBACK);
+
+    real_size = bdrv_getlength(file_bs);
+    if (real_size < 0) {
+        error_setg_errno(errp, -real_size, "Could not get image size");
+        return real_size;
+    }
+    /* The messages are QEMU's, word for word (double space included). */
+    if (s->offset > (uint64_t)real_size) {
+        error_setg(errp, "Offset (%" PRIu64 ") cannot be greater than "
+                   "size of the containing file (%" PRId64 ")",
+                   s->offset, real_size);
+        return -EINVAL;
+    }
+    if (s->has_size && (uint64_t)real_size - s->offset < s->size) {
+        error_setg(errp, "The sum of offset (%" PRIu64 ") and size "
+                   "(%" PRIu64 ") has to be smaller or equal to the "
+                   " actual size of the containing file (%" PRId64 ")",
+                   s->offset, s->size, real_size);
+        return -EINVAL;
+    }
+    /* Lengths are rounded up to sectors, which must not leak past size. */
+    if (s->has_size && !QEMU_IS_ALIGNED(s->size, BDRV_SECTOR_SIZE)) {
+        error_setg(errp, "Specified size is not multiple of %llu",
+                   BDRV_SECTOR_SIZE);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static void raw_refresh_limits(BlockDriverState *bs, Error **errp)
+{
+    BDRVRawState *s = bs->opaque;
+
+    /*
+     * The limits come from the child.  Alignments only carry over when
+     * the window starts on such a boundary of the child; otherwise the
+     * child aligns what it receives itself.
+     */
+    if (s->offset % bs->bl.request_alignment) {
+        bs->bl.request_alignment = 1;
+    }
+    if (bs->bl.pdiscard_alignment && s->offset % bs->bl.pdiscard_alignment) {
+        bs->bl.pdiscard_alignment = 0;
+    }
+    if (bs->bl.pwrite_zeroes_alignment &&
+        s->offset % bs->bl.pwrite_zeroes_alignment) {
+        bs->bl.pwrite_zeroes_alignment = 0;
+    }
+}
+
+static int64_t raw_getlength(BlockDriverState *bs)
+{
+    BDRVRawState *s = bs->opaque;
+    int64_t len = bdrv_getlength(bs->file->bs);
+
+    if (len < 0) {
+        return len;
+    }
+    if ((uint64_t)len < s->offset) {
+        return 0;
+    }
+    len -= s->offset;
+    if (s->has_size) {
+        len = MIN((uint64_t)len, s->size);
+    }
+    return len;
+}
+
+/*
+ * Move a request into the child's address space.  With a size, nothing
+ * may leave the window: writes fail with -ENOSPC, reads with -EINVAL, as
+ * in QEMU.
+ */
+static int raw_adjust_offset(BlockDriverState *bs, int64_t *offset,
+                             int64_t bytes, bool is_write)
+{
+    BDRVRawState *s = bs->opaque;
+
+    if (s->has_size && ((uint64_t)*offset > s->size ||
+                        (uint64_t)bytes > s->size - *offset)) {
+        return is_write ? -ENOSPC : -EINVAL;
+    }
+    if ((uint64_t)*offset > INT64_MAX - s->offset) {
+        return -EINVAL;
+    }
+    *offset += s->offset;
+    return 0;
+}
+
+static int coroutine_fn raw_co_preadv(BlockDriverState *bs, int64_t offset,
+                                      int64_t bytes, QEMUIOVector *qiov,
+                                      BdrvRequestFlags flags)
+{
+    int ret = raw_adjust_offset(bs, &offset, bytes, false);
+
+    if (ret < 0) {
+        return ret;
+    }
+    return bdrv_co_preadv(bs->file, offset, bytes, qiov, flags);
+}
+
+static int coroutine_fn raw_co_pwritev(BlockDriverState *bs, int64_t offset,
+                                       int64_t bytes, QEMUIOVector *qiov,
+                                       BdrvRequestFlags flags)
+{
+    int ret = raw_adjust_offset(bs, &offset, bytes, true);
+
+    if (ret < 0) {
+        return ret;
+    }
+    return bdrv_co_pwritev(bs->file, offset, bytes, qiov, flags);
+}
+
+static int coroutine_fn raw_co_pwrite_zeroes(BlockDriverState *bs,
+                                             int64_t offset, int64_t bytes,
+                                             BdrvRequestFlags flags)
+{
+    int ret = raw_adjust_offset(bs, &offset, bytes, true);
+
+    if (ret < 0) {
+        return ret;
+    }
+    /* The child emulates what it cannot do fast, unless NO_FALLBACK. */
+    return bdrv_co_pwrite_zeroes(bs->file, offset, bytes, flags);
+}
+
+static int coroutine_fn raw_co_pdiscard(BlockDriverState *bs, int64_t offset,
+                                        int64_t bytes)
+{
+    int ret = raw_adjust_offset(bs, &offset, bytes, true);
+
+    if (ret < 0) {
+        return ret;
+    }
+    return bdrv_co_pdiscard(bs->file, offset, bytes);
+}
+
+static int coroutine_fn raw_co_truncate(BlockDriverState *bs, int64_t offset,
+                                        bool exact, PreallocMode prealloc,
+                                        BdrvRequestFlags flags, Error **errp)
+{
+    BDRVRawState *s = bs->opaque;
+
+    if (s->has_size) {
+        error_setg(errp, "Cannot resize fixed-size raw disks");
+        return -ENOTSUP;
+    }
+    if (INT64_MAX - offset < (int64_t)s->offset) {
+        error_setg(errp, "Disk size too large for the chosen offset");
+        return -EINVAL;
+    }
+    return bdrv_co_truncate(bs->file, offset + s->offset, exact, prealloc,
+                            flags, errp);
+}
+
+/* The core asks the child at *map (BDRV_BLOCK_RAW). */
+static int coroutine_fn raw_co_block_status(BlockDriverState *bs,
+                                            bool want_zero, int64_t offset,
+                                            int64_t bytes, int64_t *pnum,
+                                            int64_t *map,
+                                            BlockDriverState **file)
+{
+    BDRVRawState *s = bs->opaque;
+
+    *pnum = bytes;
+    *file = bs->file->bs;
+    *map = offset + s->offset;
+    return BDRV_BLOCK_RAW | BDRV_BLOCK_OFFSET_VALID;
+}
+
+/* Whatever the child knows; a child without an answer means no clusters. */
+static int raw_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
+{
+    int ret = bdrv_get_info(bs->file->bs, bdi);
+
+    if (ret == -ENOTSUP) {
+        memset(bdi, 0, sizeof(*bdi));
+        ret = 0;
+    }
+    return ret;
+}
+
+static BlockDriver bdrv_raw = {
+    .format_name = "raw",
+    .instance_size = sizeof(BDRVRawState),
+    .is_format = true,
+    .bdrv_open = raw_open,
+    .bdrv_refresh_limits = raw_refresh_limits,
+    .bdrv_co_preadv = raw_co_preadv,
+    .bdrv_co_pwritev = raw_co_pwritev,
+    .bdrv_co_pwrite_zeroes = raw_co_pwrite_zeroes,
+    .bdrv_co_pdiscard = raw_co_pdiscard,
+    .bdrv_co_truncate = raw_co_truncate,
+    .bdrv_getlength = raw_getlength,
+    .bdrv_get_info = raw_get_info,
+    .bdrv_co_block_status = raw_co_block_status,
+};
+
+static void bdrv_raw_init(void)
+{
+    bdrv_register(&bdrv_raw);
+}
+
+block_init(bdrv_raw_init);

@@ -190,6 +190,15 @@ BdrvChild *bdrv_open_child(const char *name, BlockDriverState *parent,
                            QDict *options, const char *default_driver,
                            int flags, Error **errp);
 void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child);
+/*
+ * A root child of bs for a BlockBackend (no parent node); takes a
+ * reference to bs, which bdrv_root_unref_child() drops.
+ */
+BdrvChild *bdrv_root_attach_child(BlockDriverState *bs, const char *name);
+void bdrv_root_unref_child(BdrvChild *child);
+/* Cached lengths: a write ended at end bytes; the node was resized. */
+void bdrv_note_write_end(BlockDriverState *bs, int64_t end);
+void bdrv_note_resize(BlockDriverState *bs);
 
 /* ---- request helpers for drivers (block/io.c) ---- */
 int coroutine_fn bdrv_co_preadv_part(BdrvChild *child, int64_t offset,
