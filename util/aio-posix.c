@@ -24,7 +24,6 @@
 #include "qemu/error-report.h"
 #include "aio-int.h"
 
-#include <assert.h>
 #include <sys/epoll.h>
 #include <time.h>
 

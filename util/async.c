@@ -28,8 +28,6 @@
 #include "aio-int.h"
 #include "coroutine-int.h"
 
-#include <assert.h>
-
 enum {
     BH_PENDING   = 1 << 0,
     BH_SCHEDULED = 1 << 1,

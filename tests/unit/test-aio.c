@@ -1255,11 +1255,47 @@ static void test_current_context(void)
     aio_context_unref(ctx);
 }
 
+/* Children of g_test_trap_subprocess() start without a main loop. */
+static void test_main_loop_lazy(void)
+{
+    if (g_test_subprocess()) {
+        AioContext *ctx;
+
+        g_assert_false(qemu_in_main_thread());
+        ctx = qemu_get_current_aio_context();
+        g_assert_nonnull(ctx);
+        g_assert_true(qemu_in_main_thread());
+        g_assert_true(qemu_get_aio_context() == ctx);
+        g_assert_cmpint(qemu_init_main_loop(&error_abort), ==, 0);
+        g_assert_true(qemu_get_aio_context() == ctx);
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, 0);
+    g_test_trap_assert_passed();
+}
+
+static void test_main_loop_uninitialized(void)
+{
+    if (g_test_subprocess()) {
+        qemu_get_aio_context();
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, 0);
+    g_test_trap_assert_failed();
+    g_test_trap_assert_stderr("*main loop is not initialized*");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_assert_cmpint(qemu_init_main_loop(&error_abort), ==, 0);
-    g_assert_cmpint(qemu_init_main_loop(&error_abort), ==, 0);
+    if (!g_test_subprocess()) {
+        g_assert_cmpint(qemu_init_main_loop(&error_abort), ==, 0);
+        g_assert_cmpint(qemu_init_main_loop(&error_abort), ==, 0);
+    }
+
+    g_test_add_func("/aio/main-loop/lazy", test_main_loop_lazy);
+    g_test_add_func("/aio/main-loop/uninitialized",
+                    test_main_loop_uninitialized);
 
     g_test_add_func("/aio/context/current", test_current_context);
     g_test_add_func("/aio/context/ref", test_context_ref);
