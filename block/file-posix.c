@@ -165,13 +165,13 @@ static int64_t raw_sysfs_read(const struct stat *st, const char *attr)
     return val;
 }
 
-/* Whether an O_DIRECT read of len bytes at offset 0 into buf is allowed. */
-static bool raw_dio_read_ok(int fd, void *buf, size_t len)
+/* Whether an O_DIRECT read of len bytes at offset into buf is allowed. */
+static bool raw_dio_read_ok(int fd, void *buf, size_t len, off_t offset)
 {
     ssize_t n;
 
     do {
-        n = pread(fd, buf, len, 0);
+        n = pread(fd, buf, len, offset);
     } while (n < 0 && errno == EINTR);
     return n >= 0 || errno != EINVAL;
 }
@@ -186,6 +186,7 @@ static void raw_probe_file_alignment(BDRVRawState *s, const struct stat *st)
     const size_t max_align = 4096;
     struct statx stx;
     uint8_t *buf;
+    off_t data;
 
     if (statx(s->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
         (stx.stx_mask & STATX_DIOALIGN) && stx.stx_dio_offset_align) {
@@ -194,22 +195,28 @@ static void raw_probe_file_alignment(BDRVRawState *s, const struct stat *st)
         return;
     }
 
-    /* Reads past the end succeed whatever the alignment: stay safe. */
-    if (st->st_size < (off_t)max_align) {
+    /*
+     * Only reads of allocated data reach the device and check alignment;
+     * over holes and past the end any read succeeds.  Without data to
+     * probe, assume the largest alignment (always correct, maybe slower).
+     */
+    data = lseek(s->fd, 0, SEEK_DATA);
+    if (data < 0 || data + (off_t)max_align > st->st_size) {
         s->align = s->mem_align = max_align;
         return;
     }
+    data = QEMU_ALIGN_DOWN(data, max_align);
     buf = qemu_memalign(max_align, 2 * max_align);
     s->align = max_align;
     for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
-        if (raw_dio_read_ok(s->fd, buf, sizes[i])) {
+        if (raw_dio_read_ok(s->fd, buf, sizes[i], data)) {
             s->align = sizes[i];
             break;
         }
     }
     s->mem_align = max_align;
     for (size_t a = 1; a < max_align; a *= 2) {
-        if (raw_dio_read_ok(s->fd, buf + a, s->align)) {
+        if (raw_dio_read_ok(s->fd, buf + a, s->align, data)) {
             s->mem_align = a;
             break;
         }
