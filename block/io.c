@@ -459,11 +459,16 @@ typedef struct BdrvPad {
 
 /*
  * Whether bytes [offset, offset+bytes) of qiov can go to the driver as
- * they are: every piece aligned in address and length, few enough pieces.
+ * they are: few enough pieces and, for a driver that constrains memory
+ * (min_mem_alignment > 1, i.e. O_DIRECT), every piece starting on such a
+ * boundary and being whole blocks long, which is what the kernel demands.
  */
-static bool qiov_slice_fits(QEMUIOVector *qiov, size_t offset, size_t bytes,
-                            size_t mem_align, int max_iov)
+static bool qiov_slice_fits(BlockDriverState *bs, QEMUIOVector *qiov,
+                            size_t offset, size_t bytes)
 {
+    size_t mem_align = bdrv_min_mem_align(bs);
+    size_t len_align = bs->bl.request_alignment;
+    int max_iov = bs->bl.max_iov > 0 ? MIN(bs->bl.max_iov, IOV_MAX) : IOV_MAX;
     int n = 0;
 
     for (int i = 0; i < qiov->niov && bytes > 0; i++) {
@@ -475,19 +480,18 @@ static bool qiov_slice_fits(QEMUIOVector *qiov, size_t offset, size_t bytes,
             continue;
         }
         len = MIN(v->iov_len - offset, bytes);
-        if (((uintptr_t)v->iov_base + offset) % mem_align ||
-            len % mem_align || ++n > max_iov) {
+        if (++n > max_iov) {
+            return false;
+        }
+        if (mem_align > 1 &&
+            (((uintptr_t)v->iov_base + offset) % mem_align ||
+             len % len_align)) {
             return false;
         }
         offset = 0;
         bytes -= len;
     }
     return true;
-}
-
-static int bdrv_max_iov(BlockDriverState *bs)
-{
-    return bs->bl.max_iov > 0 ? MIN(bs->bl.max_iov, IOV_MAX) : IOV_MAX;
 }
 
 /*
@@ -501,8 +505,6 @@ static int bdrv_pad_init(BlockDriverState *bs, int64_t offset, int64_t bytes,
                          BdrvPad *pad)
 {
     int64_t align = bs->bl.request_alignment;
-    size_t mem_align = bdrv_min_mem_align(bs);
-    int max_iov = bdrv_max_iov(bs);
 
     memset(pad, 0, sizeof(*pad));
     pad->head = offset % align;
@@ -511,7 +513,7 @@ static int bdrv_pad_init(BlockDriverState *bs, int64_t offset, int64_t bytes,
     pad->bytes = pad->head + bytes + pad->tail;
 
     if (!pad->head && !pad->tail &&
-        qiov_slice_fits(qiov, qiov_offset, bytes, mem_align, max_iov)) {
+        qiov_slice_fits(bs, qiov, qiov_offset, bytes)) {
         return 0;
     }
     pad->active = true;
@@ -533,8 +535,7 @@ static int bdrv_pad_init(BlockDriverState *bs, int64_t offset, int64_t bytes,
             qemu_iovec_add(&pad->qiov, pad->buf + len - pad->tail,
                            pad->tail);
         }
-        if (pad->qiov.niov <= max_iov &&
-            qemu_iovec_is_aligned(&pad->qiov, mem_align)) {
+        if (qiov_slice_fits(bs, &pad->qiov, 0, pad->bytes)) {
             return 0;
         }
         qemu_iovec_destroy(&pad->qiov);

@@ -26,7 +26,11 @@ typedef struct BlockLimits {
     uint64_t max_transfer;
     /* Preferred request size (informational). */
     uint32_t opt_transfer;
-    /* Buffer address/length alignment required (e.g. O_DIRECT); 0 = 1. */
+    /*
+     * Memory alignment required (O_DIRECT); 0 = 1.  When > 1, every iovec
+     * element the driver gets starts at a multiple of it and is a multiple
+     * of request_alignment long (the kernel's rule for direct I/O).
+     */
     size_t min_mem_alignment;
     /* Alignment the core uses for bounce buffers. */
     size_t opt_mem_alignment;
