@@ -235,15 +235,21 @@ static void thread_pool_spawn_locked(ThreadPool *pool)
     QLIST_INSERT_HEAD(&pool->workers, w, next);
 }
 
-/* One more request is queued: wake an idle worker or start one. */
-static void thread_pool_kick_locked(ThreadPool *pool)
+/*
+ * One more request is queued: start a worker, or return true if the caller
+ * must wake an idle one with pthread_cond_signal() (after dropping the lock,
+ * so the woken worker does not block again on the mutex we still hold).
+ */
+static bool thread_pool_kick_locked(ThreadPool *pool)
 {
     if (pool->nr_idle > pool->nr_wakeups) {
         pool->nr_wakeups++;
-        pthread_cond_signal(&pool->request_cond);
-    } else if (pool->nr_workers < pool->max_workers) {
+        return true;
+    }
+    if (pool->nr_workers < pool->max_workers) {
         thread_pool_spawn_locked(pool);
     }
+    return false;
 }
 
 /* ---- Completion ---- */
@@ -380,6 +386,7 @@ static ThreadPoolElement *thread_pool_submit_to(ThreadPool *pool,
                                                 void *opaque)
 {
     ThreadPoolElement *req;
+    bool wake;
 
     req = qemu_aio_get(&thread_pool_aiocb_info, NULL, cb, opaque);
     req->pool = pool;
@@ -390,8 +397,11 @@ static ThreadPoolElement *thread_pool_submit_to(ThreadPool *pool,
     pthread_mutex_lock(&pool->lock);
     req->seq = pool->next_seq++;
     QTAILQ_INSERT_TAIL(&pool->request_list, req, req_next);
-    thread_pool_kick_locked(pool);
+    wake = thread_pool_kick_locked(pool);
     pthread_mutex_unlock(&pool->lock);
+    if (wake) {
+        pthread_cond_signal(&pool->request_cond);
+    }
     return req;
 }
 
