@@ -8,9 +8,17 @@
  */
 #include "qemu/osdep.h"
 #include <pthread.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/filter.h>
+#include <linux/fs.h>
+#include <linux/seccomp.h>
 #include "block/block_int.h"
 #include "block/raw-aio.h"
 #include "sysemu/block-backend.h"
+#include "qemu/iothread.h"
 #include "qemu/main-loop.h"
 #include "qemu/keyval.h"
 #include "qapi/error.h"
@@ -818,6 +826,7 @@ static void test_backend_chain(const void *opaque)
 typedef struct Worker {
     Node *n;
     int idx;
+    int depth;
     int iterations;
     int *running;
     int failures;
@@ -834,8 +843,8 @@ static void coroutine_fn qd_worker(void *opaque)
 
     qemu_iovec_init_buf(&qiov, buf, slot);
     for (int i = 0; i < w->iterations; i++) {
-        /* Each worker owns the slots idx, idx + QD, idx + 2 * QD, ... */
-        int64_t offset = (w->idx + (i % 4) * QD) * slot;
+        /* Each worker owns the slots idx, idx + depth, idx + 2 * depth... */
+        int64_t offset = (w->idx + (i % 4) * w->depth) * slot;
         unsigned seed = w->idx * 1000 + i + 1;
 
         pattern(buf, offset, slot, seed);
@@ -852,23 +861,49 @@ static void coroutine_fn qd_worker(void *opaque)
     (*w->running)--;
 }
 
-static void run_qd(Node *n, int iterations)
+static void run_qd(Node *n, int depth, int iterations)
 {
-    Worker w[QD];
-    int running = QD;
+    g_autofree Worker *w = g_new(Worker, depth);
+    int running = depth;
 
-    for (int i = 0; i < QD; i++) {
+    for (int i = 0; i < depth; i++) {
         w[i] = (Worker) {
-            .n = n, .idx = i, .iterations = iterations, .running = &running,
+            .n = n, .idx = i, .depth = depth, .iterations = iterations,
+            .running = &running,
         };
     }
-    for (int i = 0; i < QD; i++) {
+    for (int i = 0; i < depth; i++) {
         qemu_coroutine_enter(qemu_coroutine_create(qd_worker, &w[i]));
     }
     AIO_WAIT_WHILE(qemu_get_aio_context(), running > 0);
-    for (int i = 0; i < QD; i++) {
+    for (int i = 0; i < depth; i++) {
         g_assert_cmpint(w[i].failures, ==, 0);
     }
+}
+
+/*
+ * More requests than the kernel context holds (512 iocbs, a CQ of 256):
+ * the rest wait in the backend's queue.
+ */
+static void test_deep_queue(const void *opaque)
+{
+    const Mode *m = opaque;
+    const int depth = 1000;
+    g_autofree char *path = make_file(depth * 4 * 16 * KiB);
+    Node *n = node_open(m, path, "aio-max-batch=100000");
+    RawAioStats stats;
+
+    run_qd(n, depth, 2);
+    if (mode_stats(m, &stats)) {
+        g_test_message("%s%s qd%d: max in flight %" PRIu64 ", max batch %"
+                       PRIu64 ", deferred %" PRIu64, m->aio,
+                       m->direct ? "/direct" : "", depth,
+                       stats.max_in_flight, stats.max_batch, stats.eagain);
+        g_assert_cmpuint(stats.max_in_flight, <=,
+                         mode_backend(m) == RAW_AIO_NATIVE ? 512 : 256);
+        g_assert_cmpuint(stats.cq_overflows, ==, 0);
+    }
+    node_close(n);
 }
 
 static void test_qd64(const void *opaque)
@@ -878,7 +913,7 @@ static void test_qd64(const void *opaque)
     Node *n = node_open(m, path, NULL);
     RawAioStats stats;
 
-    run_qd(n, 50);
+    run_qd(n, QD, 50);
     if (mode_stats(m, &stats)) {
         g_test_message("%s%s qd64: %" PRIu64 " requests, %" PRIu64
                        " submit calls, max batch %" PRIu64
@@ -895,7 +930,7 @@ static void test_qd64(const void *opaque)
 
     /* aio-max-batch=1: every request goes alone. */
     n = node_open(m, path, "aio-max-batch=1");
-    run_qd(n, 4);
+    run_qd(n, QD, 4);
     if (mode_stats(m, &stats)) {
         g_assert_cmpuint(stats.max_batch, ==, 1);
         g_assert_cmpuint(stats.max_in_flight, >, 1);
@@ -1183,6 +1218,222 @@ static void test_host_device_chr(void)
     node_close(n);
 }
 
+/*
+ * Requests from a coroutine running in an IOThread use the backend state
+ * of the IOThread's context, created on first use.
+ */
+typedef struct ForeignIo {
+    Node *n;
+    AioContext *ctx;
+    int failures;
+    bool done;
+} ForeignIo;
+
+static void coroutine_fn foreign_io_co(void *opaque)
+{
+    ForeignIo *f = opaque;
+    BlockDriverState *bs = f->n->bs;
+    uint8_t *buf = abuf(64 * KiB);
+    QEMUIOVector qiov;
+
+    g_assert(qemu_get_current_aio_context() == f->ctx);
+    qemu_iovec_init_buf(&qiov, buf, 64 * KiB);
+    for (int i = 0; i < 16; i++) {
+        pattern(buf, i * 64 * KiB, 64 * KiB, 15);
+        if (bs->drv->bdrv_co_pwritev(bs, i * 64 * KiB, 64 * KiB, &qiov, 0)) {
+            f->failures++;
+        }
+        memset(buf, 0, 64 * KiB);
+        if (bs->drv->bdrv_co_preadv(bs, i * 64 * KiB, 64 * KiB, &qiov, 0)) {
+            f->failures++;
+        }
+        check_pattern(buf, i * 64 * KiB, 64 * KiB, 15);
+    }
+    if (bs->drv->bdrv_co_flush(bs) < 0) {
+        f->failures++;
+    }
+    qemu_vfree(buf);
+    __atomic_store_n(&f->done, true, __ATOMIC_RELEASE);
+    aio_notify(qemu_get_aio_context());
+}
+
+static void test_iothread(const void *opaque)
+{
+    const Mode *m = opaque;
+    g_autofree char *path = make_file(1 * MiB);
+    IOThread *iothread = iothread_create("fp-test", &error_abort);
+    AioContext *ctx = iothread_get_aio_context(iothread);
+    Node *n = node_open(m, path, NULL);
+    ForeignIo f = { .n = n, .ctx = ctx };
+    RawAioStats stats;
+
+    aio_co_schedule(ctx, qemu_coroutine_create(foreign_io_co, &f));
+    while (!__atomic_load_n(&f.done, __ATOMIC_ACQUIRE)) {
+        aio_poll(qemu_get_aio_context(), true);
+    }
+    g_assert_cmpint(f.failures, ==, 0);
+    read_check(n, 0, 1 * MiB, 15);
+    if (mode_backend(m) != RAW_AIO_THREADS) {
+        bool found = mode_backend(m) == RAW_AIO_NATIVE
+                     ? laio_get_stats(ctx, &stats)
+                     : luring_get_stats(ctx, &stats);
+        g_assert(found);
+        g_assert_cmpuint(stats.requests, ==, 33);
+    }
+    node_close(n);
+    /* Closing the last node released the IOThread's kernel context. */
+    g_assert(!laio_get_stats(ctx, &stats));
+    g_assert(!luring_get_stats(ctx, &stats));
+    iothread_destroy(iothread);
+}
+
+/*
+ * A kernel without io_uring and Linux AIO, emulated with seccomp in a
+ * subprocess: explicit backends fail naming themselves, auto falls back.
+ */
+static void deny_async_syscalls(void)
+{
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {
+        .len = ARRAY_SIZE(filter),
+        .filter = filter,
+    };
+
+    g_assert_cmpint(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), ==, 0);
+    g_assert_cmpint(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), ==, 0);
+}
+
+static void test_no_kernel_support(void)
+{
+    g_autofree char *path = NULL;
+    char *msg;
+    Node *n;
+    RawInfo info;
+
+    if (!g_test_subprocess()) {
+        g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+        g_test_trap_assert_passed();
+        return;
+    }
+
+    deny_async_syscalls();
+    path = make_file(1 * MiB);
+
+    msg = open_error(NULL, path, "io_uring", BDRV_O_RDWR, NULL, NULL);
+    g_assert_cmpstr(msg, ==, "io_uring (aio=io_uring) is not available: "
+                    "io_uring_queue_init(128) failed: Function not "
+                    "implemented");
+    g_free(msg);
+    msg = open_error(NULL, path, NULL, BDRV_O_RDWR | BDRV_O_NOCACHE |
+                     BDRV_O_NATIVE_AIO, NULL, NULL);
+    g_assert_cmpstr(msg, ==, "Linux AIO (aio=native) is not available: "
+                    "io_setup(512) failed: Function not implemented");
+    g_free(msg);
+
+    n = node_open_full(NULL, path, "auto", BDRV_O_RDWR | BDRV_O_NOCACHE,
+                       NULL, &error_abort);
+    raw_get_info(n->bs, &info);
+    g_assert_cmpint(info.aio, ==, RAW_AIO_THREADS);
+    write_pattern(n, 0, 64 * KiB, 16);
+    read_check(n, 0, 64 * KiB, 16);
+    node_close(n);
+}
+
+/*
+ * A real block device, only when asked for:
+ *   FILE_POSIX_TEST_BLKDEV=/dev/xxx      read-only checks
+ *   FILE_POSIX_TEST_BLKDEV_RW=1          also writes (scratch device!)
+ */
+static void test_host_device_blk(void)
+{
+    const char *dev = g_getenv("FILE_POSIX_TEST_BLKDEV");
+    bool rw = g_getenv("FILE_POSIX_TEST_BLKDEV_RW") != NULL;
+    uint64_t size;
+    int lbs, fd;
+    unsigned int pbs;
+    Node *n;
+    Error *err = NULL;
+    char *msg, *want;
+    int64_t pnum;
+
+    if (!dev) {
+        g_test_skip("set FILE_POSIX_TEST_BLKDEV=/dev/... to test a block "
+                    "device");
+        return;
+    }
+    fd = open(dev, O_RDONLY);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ioctl(fd, BLKGETSIZE64, &size), ==, 0);
+    g_assert_cmpint(ioctl(fd, BLKSSZGET, &lbs), ==, 0);
+    g_assert_cmpint(ioctl(fd, BLKPBSZGET, &pbs), ==, 0);
+    close(fd);
+
+    msg = open_error(NULL, dev, NULL, 0, NULL, NULL);
+    want = g_strdup_printf("'file' driver requires '%s' to be a regular "
+                           "file", dev);
+    g_assert_cmpstr(msg, ==, want);
+    g_free(msg);
+    g_free(want);
+
+    for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+        const Mode *m = &modes[i];
+        int flags = (rw ? BDRV_O_RDWR : 0) | (m->direct ? BDRV_O_NOCACHE : 0);
+
+        n = node_open_full("host_device", dev, m->aio, flags, NULL,
+                           &error_abort);
+        g_assert_cmpint(bdrv_getlength(n->bs), ==, size);
+        g_assert_cmpint(n->bs->bl.logical_block_size, ==, lbs);
+        g_assert_cmpint(n->bs->bl.physical_block_size, ==, pbs);
+        g_assert_cmpint(n->bs->bl.request_alignment, ==, m->direct ? lbs : 1);
+        g_test_message("%s %s%s: align %u, mem align %zu, max transfer %"
+                       PRIu64 ", discard granularity %u", dev, m->aio,
+                       m->direct ? "/direct" : "",
+                       n->bs->bl.request_alignment,
+                       n->bs->bl.min_mem_alignment, n->bs->bl.max_transfer,
+                       n->bs->bl.pdiscard_alignment);
+        g_assert_cmpint(block_status(n, true, 0, 1 * MiB, &pnum), ==,
+                        BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID);
+        g_assert_cmpint(pnum, ==, 1 * MiB);
+        if (rw) {
+            int ret;
+
+            g_assert_cmpint(blk_truncate(n->blk, size, true,
+                                         PREALLOC_MODE_OFF, 0,
+                                         &error_abort), ==, 0);
+            g_assert_cmpint(blk_truncate(n->blk, size + 512, true,
+                                         PREALLOC_MODE_OFF, 0, &err), <, 0);
+            error_free_or_abort(&err);
+            g_assert_cmpint(blk_truncate(n->blk, size - 512, true,
+                                         PREALLOC_MODE_OFF, 0, &err), <, 0);
+            error_free_or_abort(&err);
+
+            write_pattern(n, 0, 1 * MiB, 17);
+            read_check(n, 0, 1 * MiB, 17);
+            g_assert_cmpint(do_io(n, OP_ZEROES, 0, 64 * KiB, NULL,
+                                  BDRV_REQ_MAY_UNMAP), ==, 0);
+            read_check(n, 0, 64 * KiB, 0);
+            g_assert_cmpint(do_io(n, OP_ZEROES, 64 * KiB, 64 * KiB, NULL, 0),
+                            ==, 0);
+            read_check(n, 64 * KiB, 64 * KiB, 0);
+            ret = do_io(n, OP_ZEROES, 128 * KiB, 64 * KiB, NULL,
+                        BDRV_REQ_NO_FALLBACK);
+            g_assert(ret == 0 || ret == -ENOTSUP);
+            g_assert_cmpint(do_io(n, OP_DISCARD, 512 * KiB, 64 * KiB, NULL,
+                                  0), ==, 0);
+            read_check(n, 192 * KiB, 256 * KiB, 17);
+            g_assert_cmpint(do_io(n, OP_FLUSH, 0, 0, NULL, 0), ==, 0);
+        }
+        node_close(n);
+    }
+}
+
 static void rmdir_recursive(const char *dir)
 {
     GDir *d = g_dir_open(dir, 0, NULL);
@@ -1221,6 +1472,7 @@ int main(int argc, char **argv)
             { "flush", test_flush },
             { "qd64", test_qd64 },
             { "chain", test_chain },
+            { "deep-queue", test_deep_queue },
         };
         const Mode *m = &modes[i];
 
@@ -1242,6 +1494,14 @@ int main(int argc, char **argv)
     g_test_add_func("/file-posix/truncate", test_truncate);
     g_test_add_func("/file-posix/block-status", test_block_status);
     g_test_add_func("/file-posix/host-device-chr", test_host_device_chr);
+    g_test_add_func("/file-posix/no-kernel-support", test_no_kernel_support);
+    g_test_add_func("/file-posix/host-device-blk", test_host_device_blk);
+    for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+        g_autofree char *name = g_strdup_printf(
+            "/file-posix/%s/%s/iothread", modes[i].aio,
+            modes[i].direct ? "direct" : "buffered");
+        g_test_add_data_func(name, &modes[i], test_iothread);
+    }
     g_test_add_data_func("/file-posix/native/buffered/backend-chain",
                          GINT_TO_POINTER(RAW_AIO_NATIVE), test_backend_chain);
     g_test_add_data_func("/file-posix/io_uring/buffered/backend-chain",
