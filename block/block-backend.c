@@ -476,8 +476,17 @@ static void blk_aio_cancel_async_cb(BlockAIOCB *acb)
     /* Only a request still queued behind a drain can be stopped. */
     a->rw.cancelled = true;
     if (bs && bs->quiesce_counter) {
-        /* Waiters re-check; those not cancelled queue up again in order. */
-        qemu_co_queue_restart_all(&bs->drain_queue);
+        /*
+         * Wake every waiter to re-check; those not cancelled queue up
+         * again, in the same order.  They are woken from a copy of the
+         * queue, since one woken directly re-queues at once and a loop
+         * over the live queue would never end.
+         */
+        CoQueue waiters;
+
+        qemu_co_queue_init(&waiters);
+        QSIMPLEQ_CONCAT(&waiters.entries, &bs->drain_queue.entries);
+        qemu_co_queue_restart_all(&waiters);
     }
 }
 
