@@ -650,6 +650,7 @@ typedef struct Chain {
     /* address range of a local in callbacks that ran on the main stack */
     uintptr_t main_lo, main_hi;
     uintptr_t stack_lo, stack_hi;   /* main thread stack */
+    int on_main_stack;
     bool done;
 } Chain;
 
@@ -663,7 +664,9 @@ static void chain_cb(void *opaque, int ret)
 
     c->nesting++;
     c->max_nesting = MAX(c->max_nesting, c->nesting);
+    g_assert_cmpint(c->nesting, ==, 1);
     if (here >= c->stack_lo && here < c->stack_hi) {
+        c->on_main_stack++;
         c->main_lo = MIN(c->main_lo, here);
         c->main_hi = MAX(c->main_hi, here);
     }
@@ -718,9 +721,11 @@ static void test_chain(const void *opaque)
     t0 = get_clock_ns();
     chain_submit(&c);
     AIO_WAIT_WHILE(qemu_get_aio_context(), !c.done);
-    g_test_message("%s%s: %d chained reads in %.2f s", m->aio,
+    g_test_message("%s%s: %d chained reads in %.2f s; %d callbacks on the "
+                   "main stack, spread %" PRIuPTR " bytes", m->aio,
                    m->direct ? "/direct" : "", count,
-                   (get_clock_ns() - t0) / 1e9);
+                   (get_clock_ns() - t0) / 1e9, c.on_main_stack,
+                   c.on_main_stack ? c.main_hi - c.main_lo : 0);
 
     g_assert_cmpint(c.completed, ==, count);
     g_assert_cmpint(c.errors, ==, 0);
@@ -762,6 +767,8 @@ static void backend_chain_cb(BackendChain *c, int ret)
 {
     c->nesting++;
     c->max_nesting = MAX(c->max_nesting, c->nesting);
+    /* Fail at once rather than run out of coroutine stacks. */
+    g_assert_cmpint(c->nesting, ==, 1);
     if (ret < 0) {
         c->errors++;
     }
