@@ -375,7 +375,12 @@ static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
     } while (s->fd < 0 && errno == EINTR);
     if (s->fd < 0) {
         ret = -errno;
-        error_setg_errno(errp, -ret, "Could not open '%s'", s->filename);
+        if (ret == -EINVAL && s->direct) {
+            error_setg(errp, "Could not open '%s': filesystem does not "
+                       "support O_DIRECT", s->filename);
+        } else {
+            error_setg_errno(errp, -ret, "Could not open '%s'", s->filename);
+        }
         return ret;
     }
     if (fstat(s->fd, &st) < 0) {

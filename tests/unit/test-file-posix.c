@@ -1097,6 +1097,12 @@ static void test_options(void)
                     "regular file");
     g_free(msg);
 
+    msg = open_error("host_device", "/dev/null", NULL,
+                     BDRV_O_RDWR | BDRV_O_NOCACHE, NULL, NULL);
+    g_assert_cmpstr(msg, ==, "Could not open '/dev/null': filesystem does "
+                    "not support O_DIRECT");
+    g_free(msg);
+
     msg = open_error("host_device", path, NULL, BDRV_O_RDWR, NULL, NULL);
     want = g_strdup_printf("'host_device' driver requires '%s' to be either "
                            "a character or block device", path);
