@@ -340,21 +340,14 @@ static bool bdrv_check_limits(BlockDriverState *bs, Error **errp)
     return true;
 }
 
-void bdrv_refresh_limits(BlockDriverState *bs, Error **errp)
+/* Recompute bs->bl from its children's current limits and the driver. */
+static void bdrv_refresh_limits_one(BlockDriverState *bs, Error **errp)
 {
     Error *local_err = NULL;
     BlockLimits bl = { 0 };
     BdrvChild *c;
 
-    if (!bs->drv) {
-        return;
-    }
     QLIST_FOREACH(c, &bs->children, next) {
-        bdrv_refresh_limits(c->bs, &local_err);
-        if (local_err) {
-            error_propagate(errp, local_err);
-            return;
-        }
         bdrv_merge_limits(&bl, &c->bs->bl);
     }
     if (!bl.request_alignment) {
@@ -370,6 +363,24 @@ void bdrv_refresh_limits(BlockDriverState *bs, Error **errp)
         }
     }
     bdrv_check_limits(bs, errp);
+}
+
+void bdrv_refresh_limits(BlockDriverState *bs, Error **errp)
+{
+    Error *local_err = NULL;
+    BdrvChild *c;
+
+    if (!bs->drv) {
+        return;
+    }
+    QLIST_FOREACH(c, &bs->children, next) {
+        bdrv_refresh_limits(c->bs, &local_err);
+        if (local_err) {
+            error_propagate(errp, local_err);
+            return;
+        }
+    }
+    bdrv_refresh_limits_one(bs, errp);
 }
 
 /* ---- graph ---- */
@@ -625,7 +636,8 @@ static BlockDriverState *bdrv_open_node(QDict *opts, int flags,
                   sizeof(bs->filename));
     }
 
-    bdrv_refresh_limits(bs, &local_err);
+    /* The children's limits are fresh: they were just opened. */
+    bdrv_refresh_limits_one(bs, &local_err);
     if (local_err) {
         error_propagate(errp, local_err);
         goto fail;
