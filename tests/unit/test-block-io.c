@@ -459,6 +459,18 @@ static void test_bounds(void)
     g_assert_cmpint(blk_pwrite(blk, 64 * KiB - 1, 2, buf, 0), ==, -EIO);
     g_assert_cmpint(blk_pwrite_zeroes(blk, 64 * KiB, 512, 0), ==, -EIO);
     g_assert_cmpint(blk_pdiscard(blk, 60 * KiB, 8 * KiB), ==, -EIO);
+    /* A vector shorter than the request is refused, not overrun. */
+    {
+        QEMUIOVector small;
+        int64_t pnum;
+
+        qemu_iovec_init_buf(&small, buf, 512);
+        g_assert_cmpint(blk_preadv(blk, 0, 1024, &small, 0), ==, -EINVAL);
+        g_assert_cmpint(blk_pwritev(blk, 0, 1024, &small, 0), ==, -EINVAL);
+        g_assert_cmpint(blk_pwritev(blk, 0, 512, NULL, 0), ==, -EINVAL);
+        g_assert_cmpint(bdrv_block_status(blk_bs(blk), -1, 512, &pnum,
+                                          NULL, NULL), ==, -EINVAL);
+    }
     blk_unref(blk);
 
     /* A 1000-byte image is 1 KiB long, like QEMU; the tail reads zeroes. */
