@@ -245,7 +245,7 @@ static void QEMU_NORETURN coroutine_bad_enter(Coroutine *co)
 
 void qemu_aio_coroutine_enter(AioContext *ctx, Coroutine *co)
 {
-    Coroutine *self = qemu_coroutine_self();
+    Coroutine *self = qemu_coroutine_backend_self();
     QSIMPLEQ_HEAD(, Coroutine) pending = QSIMPLEQ_HEAD_INITIALIZER(pending);
     Coroutine *to = co;
 
@@ -300,7 +300,7 @@ void qemu_coroutine_enter_if_inactive(Coroutine *co)
 
 void coroutine_fn qemu_coroutine_yield(void)
 {
-    Coroutine *self = qemu_coroutine_self();
+    Coroutine *self = qemu_coroutine_backend_self();
     Coroutine *to = self->caller;
 
     if (unlikely(!to)) {
