@@ -22,8 +22,12 @@
  * qemu_co_asm_start, which calls qemu_co_asm_entry(co) with a zero return
  * address and frame pointer, so backtraces stop there.
  *
- * Not supported: CET shadow stacks (the objects are not marked for them, so
- * the kernel never enables them for our binaries).
+ * Control-flow protection: both entry points start with a landing pad
+ * (endbr64, bti c) when the compiler is asked for IBT/BTI, although they are
+ * only reached by direct branches and ret.  Shadow stacks (x86 CET SHSTK)
+ * are not supported, since the switch returns on another stack; a build
+ * with -fcf-protection=full marks the binary as if they were, so it must
+ * not be run with them enforced (glibc enables them only on request).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -68,6 +72,12 @@ void QEMU_NORETURN qemu_co_asm_entry(CoroutineAsm *co)
 
 #if defined(__x86_64__)
 
+#ifdef __CET__
+#define CO_LANDING_PAD "    endbr64\n"
+#else
+#define CO_LANDING_PAD ""
+#endif
+
 /*
  * Frame of a switched-out stack, from the saved stack pointer upwards:
  * r15, r14, r13, r12, rbx, rbp and the return address.
@@ -79,6 +89,7 @@ asm(
     "    .globl qemu_co_asm_switch\n"
     "    .type qemu_co_asm_switch, @function\n"
     "qemu_co_asm_switch:\n"
+    CO_LANDING_PAD
     "    pushq %rbp\n"
     "    pushq %rbx\n"
     "    pushq %r12\n"
@@ -101,6 +112,7 @@ asm(
     "    .globl qemu_co_asm_start\n"
     "    .type qemu_co_asm_start, @function\n"
     "qemu_co_asm_start:\n"
+    CO_LANDING_PAD
     /* rsp points at a zero return address, 16-byte aligned above it. */
     "    movq %r12, %rdi\n"
     "    jmp qemu_co_asm_entry\n"
@@ -127,6 +139,12 @@ static const char backend_name[] = "asm-x86_64";
 
 #elif defined(__aarch64__)
 
+#if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
+#define CO_LANDING_PAD "    hint #34\n"        /* bti c */
+#else
+#define CO_LANDING_PAD ""
+#endif
+
 /*
  * Frame of a switched-out stack (160 bytes, keeps sp 16-byte aligned):
  * x19..x28, x29 (fp), x30 (lr), d8..d15.
@@ -137,6 +155,7 @@ asm(
     "    .globl qemu_co_asm_switch\n"
     "    .type qemu_co_asm_switch, %function\n"
     "qemu_co_asm_switch:\n"
+    CO_LANDING_PAD
     "    sub sp, sp, #160\n"
     "    stp x19, x20, [sp, #0]\n"
     "    stp x21, x22, [sp, #16]\n"
@@ -170,6 +189,7 @@ asm(
     "    .globl qemu_co_asm_start\n"
     "    .type qemu_co_asm_start, %function\n"
     "qemu_co_asm_start:\n"
+    CO_LANDING_PAD
     "    mov x0, x19\n"
     "    mov x30, xzr\n"
     "    b qemu_co_asm_entry\n"

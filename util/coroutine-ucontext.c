@@ -3,9 +3,13 @@
  * fresh stack, sigsetjmp()/siglongjmp() do every later switch (without
  * saving the signal mask, so no system call on the fast path).
  *
- * Unlike the asm backend, the floating-point control registers are not
- * switched after the first entry (setjmp does not save them): they behave
- * as per-thread state here.
+ * As with the asm backend, the floating-point control registers are
+ * thread state: setjmp does not save them.
+ *
+ * Under ASan, siglongjmp() goes through an interceptor that unpoisons the
+ * stack being left from its stack pointer up, so the redzones of frames
+ * suspended across a switch are lost (overflows there go unnoticed) and
+ * every switch is far slower; the asm backend has neither problem.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
