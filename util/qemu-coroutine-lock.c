@@ -101,6 +101,10 @@ void qemu_co_queue_restart_all(CoQueue *queue)
     }
 }
 
+/*
+ * lock, if given, is held by the caller (outside coroutines that means it
+ * was taken uncontended) and is released while the waiter runs.
+ */
 bool qemu_co_enter_next(CoQueue *queue, CoMutex *lock)
 {
     Coroutine *next = co_queue_pop(queue);
