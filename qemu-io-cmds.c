@@ -1077,6 +1077,7 @@ static const QemuIoCmd aio_read_cmd = {
 static int aio_read_f(BlockBackend *blk, int argc, char **argv)
 {
     g_autofree AioCtx *ctx = g_new0(AioCtx, 1);
+    AioCtx *req;
     int c;
 
     while ((c = getopt(argc, argv, "CiP:qrv")) != -1) {
@@ -1125,8 +1126,9 @@ static int aio_read_f(BlockBackend *blk, int argc, char **argv)
     }
     ctx->bytes = ctx->qiov.size;
     ctx->t1 = now();
-    blk_aio_preadv(blk, ctx->offset, &ctx->qiov, 0, aio_read_done,
-                   g_steal_pointer(&ctx));
+    /* From here on the completion callback owns ctx. */
+    req = g_steal_pointer(&ctx);
+    blk_aio_preadv(blk, req->offset, &req->qiov, 0, aio_read_done, req);
     return 0;
 }
 
@@ -1176,6 +1178,7 @@ static int aio_write_f(BlockBackend *blk, int argc, char **argv)
     g_autofree AioCtx *ctx = g_new0(AioCtx, 1);
     BdrvRequestFlags flags = 0;
     int pattern = 0xcd;
+    AioCtx *req;
     int c;
 
     while ((c = getopt(argc, argv, "CfiP:qruz")) != -1) {
@@ -1238,9 +1241,9 @@ static int aio_write_f(BlockBackend *blk, int argc, char **argv)
             return -EINVAL;
         }
         ctx->t1 = now();
-        blk_aio_pwrite_zeroes(blk, ctx->offset, ctx->bytes,
-                              write_flags(flags), aio_write_done,
-                              g_steal_pointer(&ctx));
+        req = g_steal_pointer(&ctx);
+        blk_aio_pwrite_zeroes(blk, req->offset, req->bytes,
+                              write_flags(flags), aio_write_done, req);
         return 0;
     }
 
@@ -1251,8 +1254,9 @@ static int aio_write_f(BlockBackend *blk, int argc, char **argv)
     }
     ctx->bytes = ctx->qiov.size;
     ctx->t1 = now();
-    blk_aio_pwritev(blk, ctx->offset, &ctx->qiov, write_flags(flags),
-                    aio_write_done, g_steal_pointer(&ctx));
+    req = g_steal_pointer(&ctx);
+    blk_aio_pwritev(blk, req->offset, &req->qiov, write_flags(flags),
+                    aio_write_done, req);
     return 0;
 }
 

@@ -101,14 +101,38 @@ static bool merge_opts(QDict **opts, const char *str)
     return true;
 }
 
-/* Open the image; takes ownership of opts.  Returns 0 or 1. */
-static int openfile(const char *name, int flags, bool writethrough,
-                    QDict *opts)
+/* How to open an image: -r/-n/-t/-i/-k/-U/-C of the command line or open. */
+typedef struct OpenMode {
+    int flags;                  /* BDRV_O_* */
+    bool writethrough;          /* every write is FUA */
+    bool force_share;           /* -U */
+    bool copy_on_read;          /* -C */
+} OpenMode;
+
+/*
+ * Open the image; takes ownership of opts.  Returns 0 or 1.  -U and -C
+ * change nothing here (no image locking, no backing files), but the
+ * combinations QEMU refuses are refused with its messages.
+ */
+static int openfile(const char *name, const OpenMode *mode, QDict *opts)
 {
+    const char *dev = name ? " device " : "";
     Error *err = NULL;
 
     if (qemuio_blk) {
         error_report("file open already, try 'help close'");
+        qdict_free(opts);
+        return 1;
+    }
+    if (mode->force_share && (mode->flags & BDRV_O_RDWR)) {
+        error_report("can't open%s%s: force-share=on can only be used with "
+                     "read-only images", dev, name ? name : "");
+        qdict_free(opts);
+        return 1;
+    }
+    if (mode->copy_on_read && !(mode->flags & BDRV_O_RDWR)) {
+        error_report("can't open%s%s: Can't use copy-on-read on read-only "
+                     "device", dev, name ? name : "");
         qdict_free(opts);
         return 1;
     }
@@ -120,13 +144,12 @@ static int openfile(const char *name, int flags, bool writethrough,
         qdict_put_str(opts, "driver", "raw");
     }
 
-    qemuio_blk = blk_new_open(name, opts, flags, &err);
+    qemuio_blk = blk_new_open(name, opts, mode->flags, &err);
     if (!qemuio_blk) {
-        error_reportf_err(err, "can't open%s%s: ", name ? " device " : "",
-                          name ? name : "");
+        error_reportf_err(err, "can't open%s%s: ", dev, name ? name : "");
         return 1;
     }
-    qemuio_set_writethrough(writethrough);
+    qemuio_set_writethrough(mode->writethrough);
     return 0;
 }
 
@@ -141,6 +164,7 @@ static void open_help(void)
 "\n"
 " Opens a file for subsequent use by all of the other qemu-io commands.\n"
 " -r, -- open file read-only\n"
+" -s, -- use snapshot file (not supported here)\n"
 " -C, -- use copy-on-read\n"
 " -n, -- disable host cache, short for -t none\n"
 " -U, -- force shared permissions\n"
@@ -161,7 +185,7 @@ static const QemuIoCmd open_cmd = {
     .argmin = 1,
     .argmax = -1,
     .flags = QEMUIO_CMD_NOFILE_OK,
-    .args = "[-rCnkU] [-t cache] [-d discard] [-o options] [path]",
+    .args = "[-rsCnkU] [-t cache] [-d discard] [-o options] [path]",
     .oneline = "open the file specified by path",
     .help = open_help,
 };
@@ -169,9 +193,8 @@ static const QemuIoCmd open_cmd = {
 static int open_f(BlockBackend *blk, int argc, char **argv)
 {
     g_autoptr(QDict) opts = NULL;
-    bool writethrough = true;
+    OpenMode mode = { .writethrough = true };
     bool readonly = false;
-    int flags = 0;
     int c;
 
     while ((c = getopt(argc, argv, "snCro:ki:t:d:U")) != -1) {
@@ -180,21 +203,24 @@ static int open_f(BlockBackend *blk, int argc, char **argv)
             error_report("Snapshot mode (-s) is not supported");
             return -ENOTSUP;
         case 'n':
-            flags |= BDRV_O_NOCACHE;
-            writethrough = false;
+            mode.flags |= BDRV_O_NOCACHE;
+            mode.writethrough = false;
             break;
         case 'C':
+            mode.copy_on_read = true;
+            break;
         case 'U':
-            /* No backing files and no image locking: nothing to change. */
+            mode.force_share = true;
             break;
         case 'r':
             readonly = true;
             break;
         case 'k':
-            flags |= BDRV_O_NATIVE_AIO;
+            mode.flags |= BDRV_O_NATIVE_AIO;
             break;
         case 't':
-            if (parse_cache_mode(optarg, &flags, &writethrough) < 0) {
+            if (parse_cache_mode(optarg, &mode.flags,
+                                 &mode.writethrough) < 0) {
                 error_report("Invalid cache option: %s", optarg);
                 return -EINVAL;
             }
@@ -205,7 +231,7 @@ static int open_f(BlockBackend *blk, int argc, char **argv)
             }
             break;
         case 'i':
-            if (parse_aio_mode(optarg, &flags) < 0) {
+            if (parse_aio_mode(optarg, &mode.flags) < 0) {
                 error_report("Invalid aio option: %s", optarg);
                 return -EINVAL;
             }
@@ -226,7 +252,7 @@ static int open_f(BlockBackend *blk, int argc, char **argv)
     }
 
     if (!readonly) {
-        flags |= BDRV_O_RDWR;
+        mode.flags |= BDRV_O_RDWR;
     }
 
     if (image_opts && optind == argc - 1) {
@@ -237,11 +263,10 @@ static int open_f(BlockBackend *blk, int argc, char **argv)
     }
 
     if (optind == argc - 1) {
-        return openfile(argv[optind], flags, writethrough,
-                        g_steal_pointer(&opts)) ? -EINVAL : 0;
+        return openfile(argv[optind], &mode, g_steal_pointer(&opts))
+               ? -EINVAL : 0;
     } else if (optind == argc) {
-        return openfile(NULL, flags, writethrough,
-                        g_steal_pointer(&opts)) ? -EINVAL : 0;
+        return openfile(NULL, &mode, g_steal_pointer(&opts)) ? -EINVAL : 0;
     }
     qemuio_command_usage(&open_cmd);
     return -EINVAL;
@@ -271,6 +296,7 @@ static const QemuIoCmd quit_cmd = {
     .name = "quit",
     .altname = "q",
     .cfunc = quit_f,
+    .argmax = -1,           /* QEMU ignores arguments of quit */
     .flags = QEMUIO_CMD_NOFILE_OK,
     .oneline = "exit the program",
 };
@@ -408,12 +434,11 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     g_autofree char **cmds = g_new0(char *, argc + 1);
+    OpenMode mode = { .writethrough = true };
     const char *format = NULL;
-    bool writethrough = true;
     bool readonly = false;
     QDict *opts = NULL;
     int ncmds = 0;
-    int flags = 0;
     int exit_code;
     int c;
 
@@ -423,12 +448,14 @@ int main(int argc, char **argv)
                             NULL)) != -1) {
         switch (c) {
         case 'n':
-            flags |= BDRV_O_NOCACHE;
-            writethrough = false;
+            mode.flags |= BDRV_O_NOCACHE;
+            mode.writethrough = false;
             break;
         case 'C':
+            mode.copy_on_read = true;
+            break;
         case 'U':
-            /* No backing files and no image locking: nothing to change. */
+            mode.force_share = true;
             break;
         case 'd':
             if (parse_discard_mode(optarg) < 0) {
@@ -448,16 +475,17 @@ int main(int argc, char **argv)
             qemuio_misalign = true;
             break;
         case 'k':
-            flags |= BDRV_O_NATIVE_AIO;
+            mode.flags |= BDRV_O_NATIVE_AIO;
             break;
         case 'i':
-            if (parse_aio_mode(optarg, &flags) < 0) {
+            if (parse_aio_mode(optarg, &mode.flags) < 0) {
                 error_report("Invalid aio option: %s", optarg);
                 exit(1);
             }
             break;
         case 't':
-            if (parse_cache_mode(optarg, &flags, &writethrough) < 0) {
+            if (parse_cache_mode(optarg, &mode.flags,
+                                 &mode.writethrough) < 0) {
                 error_report("Invalid cache option: %s", optarg);
                 exit(1);
             }
@@ -494,7 +522,7 @@ int main(int argc, char **argv)
     qemuio_add_command(&quit_cmd);
 
     if (!readonly) {
-        flags |= BDRV_O_RDWR;
+        mode.flags |= BDRV_O_RDWR;
     }
 
     if (argc - optind == 1) {
@@ -509,7 +537,7 @@ int main(int argc, char **argv)
             opts = qdict_new();
             qdict_put_str(opts, "driver", format);
         }
-        if (openfile(name, flags, writethrough, opts)) {
+        if (openfile(name, &mode, opts)) {
             exit(1);
         }
     }
