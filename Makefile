@@ -15,6 +15,9 @@ check: all
 check-unit: all
 	meson test -C $(BUILD) --print-errorlogs --suite unit
 
+check-iotests: all
+	meson test -C $(BUILD) --print-errorlogs --suite iotests
+
 install: all
 	meson install -C $(BUILD)
 
