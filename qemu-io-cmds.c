@@ -1,8 +1,9 @@
 /*
- * qemu-io commands: the command table, the line dispatcher and the
- * commands that work on an open image (read/write families, aio, discard,
- * flush, map, alloc, info, ...).  open, close and quit live in qemu-io.c
- * with the state they change.
+ * qemu-io commands that work on the open image (read/write families, aio,
+ * discard, flush, truncate, map, alloc, info, length), their table, and
+ * the helpers they share.  The command registry and dispatcher, and the
+ * commands about the tool itself (open, close, quit, help, sleep, ...),
+ * live in qemu-io.c.
  *
  * Output and messages follow QEMU's qemu-io byte for byte (apart from the
  * timing figures), because users and scripts compare them.
@@ -12,12 +13,10 @@
 #include "qemu/osdep.h"
 #include <ctype.h>
 #include <getopt.h>
-#include <signal.h>
 #include <time.h>
 #include "qapi/error.h"
 #include "qemu/cutils.h"
 #include "qemu/error-report.h"
-#include "qemu/main-loop.h"
 #include "qemu-io.h"
 
 /* Offset added to buffers with -m, to exercise unaligned I/O. */
@@ -25,111 +24,6 @@
 
 bool qemuio_misalign;
 static bool qemuio_writethrough;
-
-static GPtrArray *cmdtab;       /* const QemuIoCmd *, sorted by name */
-
-/* ---- command table ---- */
-
-static gint cmd_compare(gconstpointer a, gconstpointer b)
-{
-    const QemuIoCmd *ca = *(const QemuIoCmd *const *)a;
-    const QemuIoCmd *cb = *(const QemuIoCmd *const *)b;
-
-    return strcmp(ca->name, cb->name);
-}
-
-void qemuio_add_command(const QemuIoCmd *cmd)
-{
-    if (!cmdtab) {
-        cmdtab = g_ptr_array_new();
-    }
-    g_ptr_array_add(cmdtab, (gpointer)cmd);
-    g_ptr_array_sort(cmdtab, cmd_compare);
-}
-
-static const QemuIoCmd *find_command(const char *name)
-{
-    for (guint i = 0; cmdtab && i < cmdtab->len; i++) {
-        const QemuIoCmd *ct = g_ptr_array_index(cmdtab, i);
-
-        if (!strcmp(ct->name, name) ||
-            (ct->altname && !strcmp(ct->altname, name))) {
-            return ct;
-        }
-    }
-    return NULL;
-}
-
-void qemuio_reset_optind(void)
-{
-    /* glibc: 0 also resets its internal state (argument permutation). */
-    optind = 0;
-}
-
-void qemuio_command_usage(const QemuIoCmd *cmd)
-{
-    printf("%s %s -- %s\n", cmd->name, cmd->args ? cmd->args : "",
-           cmd->oneline);
-}
-
-static int run_command(BlockBackend *blk, const QemuIoCmd *ct, int argc,
-                       char **argv)
-{
-    int nargs = argc - 1;
-
-    if (!(ct->flags & QEMUIO_CMD_NOFILE_OK) && !blk) {
-        fprintf(stderr, "no file open, try 'help open'\n");
-        return -EINVAL;
-    }
-
-    if (nargs < ct->argmin || (ct->argmax != -1 && nargs > ct->argmax)) {
-        if (ct->argmax == -1) {
-            fprintf(stderr, "bad argument count %d to %s, expected at least "
-                    "%d arguments\n", nargs, argv[0], ct->argmin);
-        } else if (ct->argmin == ct->argmax) {
-            fprintf(stderr, "bad argument count %d to %s, expected %d "
-                    "arguments\n", nargs, argv[0], ct->argmin);
-        } else {
-            fprintf(stderr, "bad argument count %d to %s, expected between "
-                    "%d and %d arguments\n", nargs, argv[0], ct->argmin,
-                    ct->argmax);
-        }
-        return -EINVAL;
-    }
-
-    if ((ct->flags & QEMUIO_CMD_WRITE) && blk_is_read_only(blk)) {
-        error_report("Block node is read-only");
-        return -EPERM;
-    }
-
-    qemuio_reset_optind();
-    return ct->cfunc(blk, argc, argv);
-}
-
-int qemuio_command(BlockBackend *blk, const char *line)
-{
-    g_auto(GStrv) words = g_strsplit(line, " ", -1);
-    g_autofree char **argv = g_new0(char *, g_strv_length(words) + 1);
-    const QemuIoCmd *ct;
-    int argc = 0;
-
-    /* Words are separated by spaces only; runs of spaces are one. */
-    for (int i = 0; words[i]; i++) {
-        if (words[i][0]) {
-            argv[argc++] = words[i];
-        }
-    }
-    if (!argc) {
-        return 0;
-    }
-
-    ct = find_command(argv[0]);
-    if (!ct) {
-        fprintf(stderr, "command \"%s\" not found\n", argv[0]);
-        return -EINVAL;
-    }
-    return run_command(blk, ct, argc, argv);
-}
 
 /* ---- shared helpers ---- */
 
@@ -1044,7 +938,8 @@ static void aio_read_help(void)
 " asynchronously reads a range of bytes from the given offset\n"
 "\n"
 " Example:\n"
-" 'aio_read -v 512 1k 1k ' - dumps 2 kilobytes read from 512 bytes into the file\n"
+" 'aio_read -v 512 1k 1k ' - dumps 2 kilobytes read from 512 bytes "
+"into the file\n"
 "\n"
 " Reads a segment of the currently open file, optionally dumping it to the\n"
 " standard output stream (with -v option) for subsequent inspection.\n"
@@ -1599,154 +1494,12 @@ static const QemuIoCmd alloc_cmd = {
     .oneline = "checks if offset is allocated in the file",
 };
 
-/* ---- help, sleep, abort, sigraise ---- */
-
-static void help_oneline(const char *name, const QemuIoCmd *ct)
-{
-    printf("%s ", name);
-    if (ct->args) {
-        printf("%s ", ct->args);
-    }
-    printf("-- %s\n", ct->oneline);
-}
-
-static int help_f(BlockBackend *blk, int argc, char **argv)
-{
-    const QemuIoCmd *ct;
-
-    if (argc == 1) {
-        for (guint i = 0; i < cmdtab->len; i++) {
-            ct = g_ptr_array_index(cmdtab, i);
-            help_oneline(ct->name, ct);
-        }
-        printf("\nUse 'help commandname' for extended help.\n");
-        return 0;
-    }
-
-    ct = find_command(argv[1]);
-    if (!ct) {
-        printf("command %s not found\n", argv[1]);
-        return -EINVAL;
-    }
-    help_oneline(argv[1], ct);
-    if (ct->help) {
-        ct->help();
-    }
-    return 0;
-}
-
-static const QemuIoCmd help_cmd = {
-    .name = "help",
-    .altname = "?",
-    .cfunc = help_f,
-    .argmin = 0,
-    .argmax = 1,
-    .flags = QEMUIO_CMD_NOFILE_OK,
-    .args = "[command]",
-    .oneline = "help for one or all commands",
-};
-
-static void sleep_cb(void *opaque)
-{
-    *(bool *)opaque = true;
-}
-
-/* Lets asynchronous requests progress while it waits. */
-static int sleep_f(BlockBackend *blk, int argc, char **argv)
-{
-    QEMUTimer *timer;
-    bool expired = false;
-    char *end;
-    long ms;
-
-    errno = 0;
-    ms = strtol(argv[1], &end, 0);
-    if (errno || ms < 0 || end == argv[1] || *end) {
-        printf("%s is not a valid number\n", argv[1]);
-        return -EINVAL;
-    }
-
-    timer = aio_timer_new(qemu_get_aio_context(), sleep_cb, &expired);
-    timer_mod_ns(timer, get_clock_ns() + (int64_t)ms * 1000000);
-    while (!expired) {
-        main_loop_wait(false);
-    }
-    timer_free(timer);
-    return 0;
-}
-
-static const QemuIoCmd sleep_cmd = {
-    .name = "sleep",
-    .cfunc = sleep_f,
-    .argmin = 1,
-    .argmax = 1,
-    .flags = QEMUIO_CMD_NOFILE_OK,
-    .oneline = "waits for the given value in milliseconds",
-};
-
-static int abort_f(BlockBackend *blk, int argc, char **argv)
-{
-    abort();
-}
-
-static const QemuIoCmd abort_cmd = {
-    .name = "abort",
-    .cfunc = abort_f,
-    .flags = QEMUIO_CMD_NOFILE_OK,
-    .oneline = "simulate a program crash using abort(3)",
-};
-
-static void sigraise_help(void)
-{
-    printf(
-"\n"
-" raises the given signal\n"
-"\n"
-" Example:\n"
-" 'sigraise 15' - raises SIGTERM\n"
-"\n"
-" Invokes raise(signal), where \"signal\" is the mandatory integer argument\n"
-" given to sigraise.\n"
-"\n");
-}
-
-static int sigraise_f(BlockBackend *blk, int argc, char **argv)
-{
-    int64_t sig = parse_num(argv[1]);
-
-    if (sig < 0) {
-        return -EINVAL;
-    }
-    if (sig > NSIG) {
-        printf("signal argument '%s' is too large to be a valid signal\n",
-               argv[1]);
-        return -EINVAL;
-    }
-    /* The signal may end the process: show what was printed so far. */
-    fflush(stdout);
-    fflush(stderr);
-    raise(sig);
-    return 0;
-}
-
-static const QemuIoCmd sigraise_cmd = {
-    .name = "sigraise",
-    .cfunc = sigraise_f,
-    .argmin = 1,
-    .argmax = 1,
-    .flags = QEMUIO_CMD_NOFILE_OK,
-    .args = "signal",
-    .oneline = "raises a signal",
-    .help = sigraise_help,
-};
-
-/* ---- registration ---- */
+/* ---- the table of image commands (extend here) ---- */
 
 static const QemuIoCmd *const builtin_cmds[] = {
-    &abort_cmd, &aio_flush_cmd, &aio_read_cmd, &aio_write_cmd, &alloc_cmd,
-    &discard_cmd, &flush_cmd, &help_cmd, &info_cmd, &length_cmd, &map_cmd,
-    &read_cmd, &readv_cmd, &sigraise_cmd, &sleep_cmd, &truncate_cmd,
-    &write_cmd, &writev_cmd,
+    &aio_flush_cmd, &aio_read_cmd, &aio_write_cmd, &alloc_cmd, &discard_cmd,
+    &flush_cmd, &info_cmd, &length_cmd, &map_cmd, &read_cmd, &readv_cmd,
+    &truncate_cmd, &write_cmd, &writev_cmd,
 };
 
 void qemuio_add_builtin_commands(void)

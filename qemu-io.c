@@ -1,14 +1,18 @@
 /*
  * qemu-io: a command-line tool to exercise the block layer, compatible
  * with QEMU's qemu-io.  This file holds the front end: command-line
- * options, the open image and the open/close/quit commands, and the
+ * options, the command registry and dispatcher, the commands about the
+ * tool itself (open, close, quit, help, sleep, abort, sigraise), and the
  * command loop (commands from -c, else an interactive prompt on stdin).
+ * The commands on the image are in qemu-io-cmds.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
 #include <getopt.h>
+#include <signal.h>
 #include "qapi/error.h"
+#include "qemu/cutils.h"
 #include "qemu/error-report.h"
 #include "qemu/keyval.h"
 #include "qemu/main-loop.h"
@@ -19,6 +23,252 @@
 static BlockBackend *qemuio_blk;
 static bool quit_qemu_io;
 static bool image_opts;          /* --image-opts: file is an option string */
+static GPtrArray *cmdtab;        /* const QemuIoCmd *, sorted by name */
+
+/* ---- command table ---- */
+
+static gint cmd_compare(gconstpointer a, gconstpointer b)
+{
+    const QemuIoCmd *ca = *(const QemuIoCmd *const *)a;
+    const QemuIoCmd *cb = *(const QemuIoCmd *const *)b;
+
+    return strcmp(ca->name, cb->name);
+}
+
+void qemuio_add_command(const QemuIoCmd *cmd)
+{
+    if (!cmdtab) {
+        cmdtab = g_ptr_array_new();
+    }
+    g_ptr_array_add(cmdtab, (gpointer)cmd);
+    g_ptr_array_sort(cmdtab, cmd_compare);
+}
+
+static const QemuIoCmd *find_command(const char *name)
+{
+    for (guint i = 0; cmdtab && i < cmdtab->len; i++) {
+        const QemuIoCmd *ct = g_ptr_array_index(cmdtab, i);
+
+        if (!strcmp(ct->name, name) ||
+            (ct->altname && !strcmp(ct->altname, name))) {
+            return ct;
+        }
+    }
+    return NULL;
+}
+
+void qemuio_reset_optind(void)
+{
+    /* glibc: 0 also resets its internal state (argument permutation). */
+    optind = 0;
+}
+
+void qemuio_command_usage(const QemuIoCmd *cmd)
+{
+    printf("%s %s -- %s\n", cmd->name, cmd->args ? cmd->args : "",
+           cmd->oneline);
+}
+
+static int run_command(BlockBackend *blk, const QemuIoCmd *ct, int argc,
+                       char **argv)
+{
+    int nargs = argc - 1;
+
+    if (!(ct->flags & QEMUIO_CMD_NOFILE_OK) && !blk) {
+        fprintf(stderr, "no file open, try 'help open'\n");
+        return -EINVAL;
+    }
+
+    if (nargs < ct->argmin || (ct->argmax != -1 && nargs > ct->argmax)) {
+        if (ct->argmax == -1) {
+            fprintf(stderr, "bad argument count %d to %s, expected at least "
+                    "%d arguments\n", nargs, argv[0], ct->argmin);
+        } else if (ct->argmin == ct->argmax) {
+            fprintf(stderr, "bad argument count %d to %s, expected %d "
+                    "arguments\n", nargs, argv[0], ct->argmin);
+        } else {
+            fprintf(stderr, "bad argument count %d to %s, expected between "
+                    "%d and %d arguments\n", nargs, argv[0], ct->argmin,
+                    ct->argmax);
+        }
+        return -EINVAL;
+    }
+
+    if ((ct->flags & QEMUIO_CMD_WRITE) && blk_is_read_only(blk)) {
+        error_report("Block node is read-only");
+        return -EPERM;
+    }
+
+    qemuio_reset_optind();
+    return ct->cfunc(blk, argc, argv);
+}
+
+int qemuio_command(BlockBackend *blk, const char *line)
+{
+    g_auto(GStrv) words = g_strsplit(line, " ", -1);
+    g_autofree char **argv = g_new0(char *, g_strv_length(words) + 1);
+    const QemuIoCmd *ct;
+    int argc = 0;
+
+    /* Words are separated by spaces only; runs of spaces are one. */
+    for (int i = 0; words[i]; i++) {
+        if (words[i][0]) {
+            argv[argc++] = words[i];
+        }
+    }
+    if (!argc) {
+        return 0;
+    }
+
+    ct = find_command(argv[0]);
+    if (!ct) {
+        fprintf(stderr, "command \"%s\" not found\n", argv[0]);
+        return -EINVAL;
+    }
+    return run_command(blk, ct, argc, argv);
+}
+
+/* ---- tool commands: help, sleep, abort, sigraise ---- */
+
+static void help_oneline(const char *name, const QemuIoCmd *ct)
+{
+    printf("%s ", name);
+    if (ct->args) {
+        printf("%s ", ct->args);
+    }
+    printf("-- %s\n", ct->oneline);
+}
+
+static int help_f(BlockBackend *blk, int argc, char **argv)
+{
+    const QemuIoCmd *ct;
+
+    if (argc == 1) {
+        for (guint i = 0; i < cmdtab->len; i++) {
+            ct = g_ptr_array_index(cmdtab, i);
+            help_oneline(ct->name, ct);
+        }
+        printf("\nUse 'help commandname' for extended help.\n");
+        return 0;
+    }
+
+    ct = find_command(argv[1]);
+    if (!ct) {
+        printf("command %s not found\n", argv[1]);
+        return -EINVAL;
+    }
+    help_oneline(argv[1], ct);
+    if (ct->help) {
+        ct->help();
+    }
+    return 0;
+}
+
+static const QemuIoCmd help_cmd = {
+    .name = "help",
+    .altname = "?",
+    .cfunc = help_f,
+    .argmin = 0,
+    .argmax = 1,
+    .flags = QEMUIO_CMD_NOFILE_OK,
+    .args = "[command]",
+    .oneline = "help for one or all commands",
+};
+
+static void sleep_cb(void *opaque)
+{
+    *(bool *)opaque = true;
+}
+
+/* Lets asynchronous requests progress while it waits. */
+static int sleep_f(BlockBackend *blk, int argc, char **argv)
+{
+    QEMUTimer *timer;
+    bool expired = false;
+    char *end;
+    long ms;
+
+    errno = 0;
+    ms = strtol(argv[1], &end, 0);
+    if (errno || ms < 0 || end == argv[1] || *end) {
+        printf("%s is not a valid number\n", argv[1]);
+        return -EINVAL;
+    }
+
+    timer = aio_timer_new(qemu_get_aio_context(), sleep_cb, &expired);
+    timer_mod_ns(timer, get_clock_ns() + (int64_t)ms * 1000000);
+    while (!expired) {
+        main_loop_wait(false);
+    }
+    timer_free(timer);
+    return 0;
+}
+
+static const QemuIoCmd sleep_cmd = {
+    .name = "sleep",
+    .cfunc = sleep_f,
+    .argmin = 1,
+    .argmax = 1,
+    .flags = QEMUIO_CMD_NOFILE_OK,
+    .oneline = "waits for the given value in milliseconds",
+};
+
+static int abort_f(BlockBackend *blk, int argc, char **argv)
+{
+    abort();
+}
+
+static const QemuIoCmd abort_cmd = {
+    .name = "abort",
+    .cfunc = abort_f,
+    .flags = QEMUIO_CMD_NOFILE_OK,
+    .oneline = "simulate a program crash using abort(3)",
+};
+
+static void sigraise_help(void)
+{
+    printf(
+"\n"
+" raises the given signal\n"
+"\n"
+" Example:\n"
+" 'sigraise 15' - raises SIGTERM\n"
+"\n"
+" Invokes raise(signal), where \"signal\" is the mandatory integer argument\n"
+" given to sigraise.\n"
+"\n");
+}
+
+static int sigraise_f(BlockBackend *blk, int argc, char **argv)
+{
+    int64_t sig = cvtnum(argv[1]);
+
+    if (sig < 0) {
+        qemuio_print_cvtnum_err(sig, argv[1]);
+        return -EINVAL;
+    }
+    if (sig > NSIG) {
+        printf("signal argument '%s' is too large to be a valid signal\n",
+               argv[1]);
+        return -EINVAL;
+    }
+    /* The signal may end the process: show what was printed so far. */
+    fflush(stdout);
+    fflush(stderr);
+    raise(sig);
+    return 0;
+}
+
+static const QemuIoCmd sigraise_cmd = {
+    .name = "sigraise",
+    .cfunc = sigraise_f,
+    .argmin = 1,
+    .argmax = 1,
+    .flags = QEMUIO_CMD_NOFILE_OK,
+    .args = "signal",
+    .oneline = "raises a signal",
+    .help = sigraise_help,
+};
 
 /*
  * Parse a cache mode as QEMU does: the host page cache (BDRV_O_NOCACHE),
@@ -160,7 +410,8 @@ static void open_help(void)
 " opens a new file in the requested mode\n"
 "\n"
 " Example:\n"
-" 'open -n -o driver=raw /tmp/data' - opens raw data file read-write, uncached\n"
+" 'open -n -o driver=raw /tmp/data' - opens raw data file read-write, "
+"uncached\n"
 "\n"
 " Opens a file for subsequent use by all of the other qemu-io commands.\n"
 " -r, -- open file read-only\n"
@@ -520,6 +771,10 @@ int main(int argc, char **argv)
     qemuio_add_command(&open_cmd);
     qemuio_add_command(&close_cmd);
     qemuio_add_command(&quit_cmd);
+    qemuio_add_command(&help_cmd);
+    qemuio_add_command(&sleep_cmd);
+    qemuio_add_command(&abort_cmd);
+    qemuio_add_command(&sigraise_cmd);
 
     if (!readonly) {
         mode.flags |= BDRV_O_RDWR;
