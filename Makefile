@@ -18,6 +18,11 @@ check-unit: all
 check-iotests: all
 	meson test -C $(BUILD) --print-errorlogs --suite iotests
 
+# Zoned tests in a QEMU guest with zoned null_blk (docs/testing-vm.md).  The first run
+# sets the guest up (apt packages, kernel, initramfs; needs root) in build-vm/.
+check-zoned: all
+	BUILD=$(BUILD) tests/vm/run-suite.sh
+
 install: all
 	meson install -C $(BUILD)
 

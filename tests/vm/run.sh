@@ -40,6 +40,7 @@ Exit status: the command's; 124 on timeout; 125 if the VM or the runner failed.
 EOF
 }
 die() { echo "run.sh: $*" >&2; exit 125; }
+TSTART=$EPOCHREALTIME
 
 DEVS=() SHARES=() INCS=() ENVS=() MEM=2G CPUS=2 TMO=600 ACCEL=${ZBD_VM_ACCEL:-tcg}
 KARGS= QARGS= VERBOSE=
@@ -102,9 +103,13 @@ KERNEL=$STATE/vmlinux
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/zbd-vm.XXXXXX") || die "mktemp failed"
 QPID= READERS=()
 cleanup() {
-    local p
-    [ -z "$QPID" ] || kill "$QPID" 2>/dev/null || true
-    for p in "${READERS[@]}"; do kill "$p" 2>/dev/null || true; done
+    # Interrupted: stop QEMU (timeout passes the signal on); the readers follow QEMU's
+    # pid and end by themselves once it is gone.
+    if [ -n "$QPID" ]; then
+        kill "$QPID" 2>/dev/null || true
+        wait "$QPID" 2>/dev/null || true
+    fi
+    [ ${#READERS[@]} -eq 0 ] || wait "${READERS[@]}" 2>/dev/null || true
     [ -n "${ZBD_VM_KEEP:-}" ] || rm -rf "$RUN"
 }
 trap cleanup EXIT
@@ -143,8 +148,9 @@ if [[ $1 != */* ]] && ! grep -qx -- "$1" "$STATE/busybox.applets" &&
     add_tool "$1" || echo "run.sh: warning: '$1' is neither a host program nor a busybox applet" >&2
 fi
 
-# Libraries: one ldd over every candidate, cached by the candidates' paths, mtimes and
-# sizes (a share holds build trees with many test binaries; ldd costs ~10 ms each).
+# Libraries of every candidate executable (-i files, tools, executables in the shares:
+# build trees hold many test binaries).  ldd costs ~10 ms a file, so its answers are
+# kept in a cache keyed by path, mtime and size; only new or rebuilt files are asked.
 CAND=$RUN/candidates
 {
     [ ${#ELFS[@]} -eq 0 ] || stat -L -c '%n	%Y	%s' "${ELFS[@]}"
@@ -154,15 +160,33 @@ CAND=$RUN/candidates
     done
 } | LC_ALL=C sort -u > "$CAND"
 mkdir -p "$STATE/cache"
-LIBS=$STATE/cache/libs-$(sha256sum < "$CAND" | cut -c1-20)
-if [ ! -f "$LIBS" ]; then
-    # (files ldd cannot handle, scripts or static programs, just print errors)
-    cut -f1 "$CAND" | tr '\n' '\0' | xargs -0 -r ldd 2>/dev/null |
-        awk '/=> not found/ { print "run.sh: warning: library " $1 " not found on the host" > "/dev/stderr"; next }
-             /^[ \t]/ { for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' |
-        LC_ALL=C sort -u > "$LIBS.tmp" || true
-    mv "$LIBS.tmp" "$LIBS"
+DB=$STATE/cache/ldd.db        # path TAB mtime TAB size TAB library paths
+touch "$DB"
+awk -F'\t' 'FILENAME == ARGV[1] { known[$1 FS $2 FS $3] = 1; next }
+            !(($1 FS $2 FS $3) in known) { print $1 }' "$DB" "$CAND" > "$RUN/ldd.todo"
+if [ -s "$RUN/ldd.todo" ]; then
+    # With several files ldd heads each answer with "file:"; scripts and static
+    # programs get "not a dynamic executable" (ignored).
+    tr '\n' '\0' < "$RUN/ldd.todo" | xargs -0 ldd 2>/dev/null |
+        awk -v one="$(head -n1 "$RUN/ldd.todo")" -v n="$(wc -l < "$RUN/ldd.todo")" '
+            BEGIN { if (n == 1) cur = one }
+            /^[^ \t].*:$/ { cur = substr($0, 1, length($0) - 1); next }
+            /=> not found/ { print "run.sh: warning: " cur ": library " $1 " not found" > "/dev/stderr"; next }
+            /^[ \t]/ { for (i = 1; i <= NF; i++) if ($i ~ /^\//) libs[cur] = libs[cur] " " $i }
+            END { for (f in libs) print f "\t" libs[f] }' > "$RUN/ldd.new" || true
+    # New entries replace older ones of the same path; files without libraries are
+    # recorded too, so they are not asked again.
+    awk -F'\t' -v OFS='\t' '
+        FILENAME == ARGV[1] { libs[$1] = $2; next }
+        FILENAME == ARGV[2] { todo[$1] = 1; next }
+        FILENAME == ARGV[3] { if ($1 in todo) print $1, $2, $3, libs[$1]; next }
+        !($1 in todo) { print }' "$RUN/ldd.new" "$RUN/ldd.todo" "$CAND" "$DB" > "$DB.$$"
+    mv "$DB.$$" "$DB"
 fi
+LIBS=$RUN/libs
+awk -F'\t' 'FILENAME == ARGV[1] { want[$1 FS $2 FS $3] = 1; next }
+            ($1 FS $2 FS $3) in want { n = split($4, l, " "); for (i = 1; i <= n; i++) print l[i] }' \
+    "$CAND" "$DB" | LC_ALL=C sort -u > "$LIBS"
 while read -r l; do add_file "$l"; done < "$LIBS"
 
 STAGE=$RUN/stage
@@ -193,8 +217,15 @@ QEMU=(qemu-system-x86_64 -name zbd-vm -nodefaults -no-user-config -display none
       -no-reboot -smp "$CPUS" -m "$MEM")
 if [ "$ACCEL" = kvm ]; then QEMU+=(-machine q35,accel=kvm -cpu host)
 else QEMU+=(-machine q35,accel=tcg -cpu max); fi
-QEMU+=(-kernel "$KERNEL" -initrd "$RUN/initrd"
-       -append "console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init $KARGS")
+# Kernel command line: a quiet serial console (each character costs an emulated I/O
+# exit), panic=-1 so a panic resets and -no-reboot then ends QEMU, and switches that
+# skip boot work a throw-away test guest does not need, about a second under TCG:
+# crypto self-tests, the jitter-entropy RNG, KDF108 and encrypted-key setup, IPv6,
+# read-only kernel data with its W+X page table scan, speculation mitigations.
+APPEND="console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init cryptomgr.notests
+        initcall_blacklist=crypto_kdf108_init,jent_mod_init,init_encrypted
+        ipv6.disable=1 rodata=off mitigations=off"
+QEMU+=(-kernel "$KERNEL" -initrd "$RUN/initrd" -append "$(echo $APPEND) $KARGS")
 # File chardevs never block or drop data, unlike pipes that a slow reader lets fill up.
 for c in console out err status; do : > "$RUN/$c"; done
 QEMU+=(-chardev "file,id=con,path=$RUN/console,append=on" -serial chardev:con
@@ -216,7 +247,7 @@ timeout -k 10 "$TMO" "${QEMU[@]}" < /dev/null > "$RUN/qemu.log" 2>&1 &
 QPID=$!
 # Stream the command's output while the VM runs; tail exits once QEMU (via timeout)
 # is gone and the files are read to the end.
-follow() { tail -c +1 -s 0.1 -f --pid="$QPID" "$1" 2>/dev/null; }
+follow() { exec tail -c +1 -s 0.1 -f --pid="$QPID" "$1" 2>/dev/null; }
 follow "$RUN/out" & READERS+=($!)
 follow "$RUN/err" >&2 & READERS+=($!)
 [ -z "$VERBOSE" ] || { follow "$RUN/console" >&2 & READERS+=($!); }
@@ -236,24 +267,27 @@ if grep -Eq 'WARNING:|BUG:|Oops|Call Trace:|Kernel panic' "$RUN/console"; then
     grep -E -A4 'WARNING:|BUG:|Oops|Kernel panic' "$RUN/console" | head -n 30 | sed 's/^/  /' >&2
 fi
 if [ -n "$VERBOSE" ]; then
-    awk -v t0="$T0" -v t1="$T1" '
+    # Host times from QEMU's start; the guest's own uptime is less reliable under TCG.
+    awk -v ts="$TSTART" -v t0="$T0" -v t1="$T1" '
         { host[$2] = $1 - t0; guest[$2] = $3 }
         END {
-            printf "run.sh: timing: /init at %.2f s (guest uptime %.2f s), command at %.2f s, ", host["init"], guest["init"], host["cmd"]
-            printf "command took %.2f s, total %.2f s\n", guest["end"] - guest["cmd"], t1 - t0
+            printf "run.sh: timing: initramfs %.2f s; after QEMU start: /init %.2f s (guest uptime %.2f s), ", t0 - ts, host["init"], guest["init"]
+            printf "command %.2f s; command ran %.2f s; QEMU exited at %.2f s\n", host["cmd"], guest["end"] - guest["cmd"], t1 - t0
         }' "$RUN/status.timed" >&2
 fi
 rc=$(sed -n 's/^rc \([0-9]*\)$/\1/p' "$RUN/status")
-if [ -n "$rc" ] && ! grep -qx setup-failed "$RUN/status"; then
-    exit "$rc"
+if grep -qx setup-failed "$RUN/status"; then
+    # the guest already said why, on our stderr
+    exit 125
 fi
+[ -z "$rc" ] || exit "$rc"
 if [ "$qrc" -eq 124 ]; then
     echo "run.sh: timeout: the guest did not finish within ${TMO}s" >&2
 else
-    echo "run.sh: the VM failed (QEMU exit status $qrc)" >&2
+    echo "run.sh: the VM failed: no exit status from the guest (QEMU exit status $qrc)" >&2
 fi
 if [ -s "$RUN/qemu.log" ]; then sed 's/^/  qemu: /' "$RUN/qemu.log" >&2; fi
-echo "run.sh: last lines of the guest console:" >&2
+echo "run.sh: last lines of the guest console (-v shows it live, -k loglevel=7 a full boot log):" >&2
 tail -n 25 "$RUN/console" | sed 's/^/  /' >&2
 [ "$qrc" -eq 124 ] && exit 124
 exit 125
