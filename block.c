@@ -628,7 +628,15 @@ static BlockDriverState *bdrv_open_node(QDict *opts, int flags,
         bdrv_free(bs);
         return NULL;
     }
-    if (!qdict_check_empty(opts, errp)) {
+    if (qdict_size(opts)) {
+        /* QEMU's wording, so scripts matching its messages keep working. */
+        size_t n;
+        g_autofree const char **keys = qdict_keys(opts, &n);
+
+        error_setg(errp, drv->is_format ?
+                   "Block format '%s' does not support the option '%s'" :
+                   "Block protocol '%s' doesn't support the option '%s'",
+                   drvname, keys[0]);
         goto fail;
     }
     if (!bs->filename[0] && bs->file) {

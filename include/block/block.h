@@ -18,7 +18,8 @@
  * filename, if not NULL, is the implied "filename" of the protocol layer
  * (of the child "file" when the top driver is a format).  Ownership of
  * options passes to the call (NULL is fine).  Every key must be used:
- * unknown keys fail with "Invalid parameter 'KEY'".
+ * an unknown key fails with QEMU's wording, naming the driver and the key
+ * ("Block format 'raw' does not support the option 'foo'").
  * flags: BDRV_O_*.
  */
 BlockDriverState *bdrv_open(const char *filename, QDict *options, int flags,

@@ -411,11 +411,11 @@ typedef struct OptCase {
 
 static const OptCase opt_cases[] = {
     { "driver=raw,file.driver=file,file.filename=%s,foo=bar", BDRV_O_RDWR,
-      "Invalid parameter 'foo'" },
+      "Block format 'raw' does not support the option 'foo'" },
     { "driver=raw,file.driver=file,file.filename=%s,file.foo=1", BDRV_O_RDWR,
-      "Invalid parameter 'file.foo'" },
+      "Block protocol 'file' doesn't support the option 'foo'" },
     { "driver=file,filename=%s,bar=1", BDRV_O_RDWR,
-      "Invalid parameter 'bar'" },
+      "Block protocol 'file' doesn't support the option 'bar'" },
     { "driver=raw,file.driver=file,file.filename=%s,read-only=maybe", 0,
       "Parameter 'read-only' expects 'on' or 'off'" },
     { "driver=raw,file.driver=file,file.filename=%s,file.cache.direct=x", 0,

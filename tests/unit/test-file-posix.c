@@ -1111,7 +1111,7 @@ static void test_options(void)
     g_free(want);
 
     msg = open_error(NULL, path, NULL, BDRV_O_RDWR, "locking=off", NULL);
-    g_assert_cmpstr(msg, ==, "Invalid parameter 'locking'");
+    g_assert_cmpstr(msg, ==, "Block protocol 'file' doesn't support the option 'locking'");
     g_free(msg);
 }
 
