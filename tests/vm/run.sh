@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # tests/vm/run.sh - run one command in a throw-away QEMU guest with zoned null_blk
 # devices.  See usage() and docs/testing-vm.md.
+# (QEMU options are comma-separated lists, not mistaken array syntax)
+# shellcheck disable=SC2054
 set -euo pipefail
 # shellcheck source=tests/vm/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -43,7 +45,7 @@ die() { echo "run.sh: $*" >&2; exit 125; }
 TSTART=$EPOCHREALTIME
 
 DEVS=() SHARES=() INCS=() ENVS=() MEM=2G CPUS=2 TMO=600 ACCEL=${ZBD_VM_ACCEL:-tcg}
-KARGS= QARGS= VERBOSE=
+KARGS='' QARGS='' VERBOSE=''
 while getopts 'z:s:i:e:m:c:t:a:k:q:vh' o; do
     case $o in
         z) DEVS+=("$OPTARG") ;;  s) SHARES+=("$OPTARG") ;;  i) INCS+=("$OPTARG") ;;
@@ -83,7 +85,7 @@ done
 [ ${#SHARES[@]} -gt 0 ] || SHARES=("$ZBD_VM_ROOT")
 for i in "${!SHARES[@]}"; do
     [ -d "${SHARES[$i]}" ] || die "-s ${SHARES[$i]}: not a directory"
-    SHARES[$i]=$(realpath "${SHARES[$i]}")
+    SHARES[i]=$(realpath "${SHARES[$i]}")
     [[ ${SHARES[$i]} != *[[:space:]]* ]] || die "-s ${SHARES[$i]}: no spaces in shared paths, please"
 done
 CWD=$(realpath "$PWD")
@@ -101,7 +103,8 @@ KERNEL=$STATE/vmlinux
 [ -s "$KERNEL" ] || KERNEL=$STATE/vmlinuz
 
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/zbd-vm.XXXXXX") || die "mktemp failed"
-QPID= READERS=()
+QPID='' READERS=()
+# shellcheck disable=SC2317  # (run from the EXIT trap)
 cleanup() {
     # Interrupted: stop QEMU (timeout passes the signal on); the readers follow QEMU's
     # pid and end by themselves once it is gone.
@@ -167,6 +170,7 @@ awk -F'\t' 'FILENAME == ARGV[1] { known[$1 FS $2 FS $3] = 1; next }
 if [ -s "$RUN/ldd.todo" ]; then
     # With several files ldd heads each answer with "file:"; scripts and static
     # programs get "not a dynamic executable" (ignored).
+    # shellcheck disable=SC2094  # (ldd.todo is only read)
     tr '\n' '\0' < "$RUN/ldd.todo" | xargs -0 ldd 2>/dev/null |
         awk -v one="$(head -n1 "$RUN/ldd.todo")" -v n="$(wc -l < "$RUN/ldd.todo")" '
             BEGIN { if (n == 1) cur = one }
@@ -222,10 +226,10 @@ else QEMU+=(-machine q35,accel=tcg -cpu max); fi
 # skip boot work a throw-away test guest does not need, about a second under TCG:
 # crypto self-tests, the jitter-entropy RNG, KDF108 and encrypted-key setup, IPv6,
 # read-only kernel data with its W+X page table scan, speculation mitigations.
-APPEND="console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init cryptomgr.notests
+APPEND=(console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init cryptomgr.notests
         initcall_blacklist=crypto_kdf108_init,jent_mod_init,init_encrypted
-        ipv6.disable=1 rodata=off mitigations=off"
-QEMU+=(-kernel "$KERNEL" -initrd "$RUN/initrd" -append "$(echo $APPEND) $KARGS")
+        ipv6.disable=1 rodata=off mitigations=off)
+QEMU+=(-kernel "$KERNEL" -initrd "$RUN/initrd" -append "${APPEND[*]} $KARGS")
 # File chardevs never block or drop data, unlike pipes that a slow reader lets fill up.
 for c in console out err status; do : > "$RUN/$c"; done
 QEMU+=(-chardev "file,id=con,path=$RUN/console,append=on" -serial chardev:con
@@ -255,7 +259,7 @@ follow "$RUN/err" >&2 & READERS+=($!)
 follow "$RUN/status" | while read -r l; do echo "$EPOCHREALTIME $l"; done > "$RUN/status.timed" &
 READERS+=($!)
 qrc=0
-wait "$QPID" || qrc=$?
+{ wait "$QPID"; } 2>/dev/null || qrc=$?   # (no "Aborted" job notice from bash)
 QPID=
 T1=$EPOCHREALTIME
 for p in "${READERS[@]}"; do wait "$p" 2>/dev/null || true; done

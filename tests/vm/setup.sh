@@ -226,8 +226,11 @@ if [ "$(cat "$KTREE/.from" 2>/dev/null)" != "$(basename "$DEB")" ]; then
 fi
 MODROOT=$KTREE
 [ -d "$MODROOT/lib/modules" ] || MODROOT=$KTREE/usr    # newer packages: /usr/lib/modules
-KVER=$(ls "$MODROOT/lib/modules" | head -n1)
-[ -n "$KVER" ] && [ -f "$KTREE/boot/vmlinuz-$KVER" ] || die "unexpected layout in $DEB"
+kv=("$MODROOT"/lib/modules/*)
+KVER=${kv[0]##*/}
+if [ ${#kv[@]} -ne 1 ] || [ ! -f "$KTREE/boot/vmlinuz-$KVER" ]; then
+    die "unexpected layout in $DEB"
+fi
 grep -q '^CONFIG_BLK_DEV_ZONED=y' "$KTREE/boot/config-$KVER" ||
     die "kernel $KVER has no CONFIG_BLK_DEV_ZONED; pick another ZBD_VM_KERNEL_PKG"
 # The package ships no modules.dep (its postinst would run depmod): make one.
@@ -235,8 +238,10 @@ grep -q '^CONFIG_BLK_DEV_ZONED=y' "$KTREE/boot/config-$KVER" ||
 
 # --------------------------------------------- 3. kernel images and base initramfs ----
 BB=$(command -v busybox || echo /bin/busybox)
-WANT="setup=$(zbd_vm_setup_sum) kernel=$(basename "$DEB") busybox=$(installed_version busybox-static)"
-if [ "$(cat "$STATE/setup.stamp" 2>/dev/null)" = "$(printf '%s\n' $WANT)" ] && zbd_vm_ready; then
+WANT="setup=$(zbd_vm_setup_sum)
+kernel=$(basename "$DEB")
+busybox=$(installed_version busybox-static)"
+if [ "$(cat "$STATE/setup.stamp" 2>/dev/null)" = "$WANT" ] && zbd_vm_ready; then
     log "up to date: kernel $KVER, $(du -h "$STATE/base.cpio" | cut -f1) base initramfs ($(zbd_vm_elapsed "$(zbd_vm_now)" "$T0") s)"
     exit 0
 fi
@@ -352,6 +357,6 @@ depmod -b "$STAGE" "$KVER"
     cpio -o -H newc -R 0:0 --quiet) > "$STATE/base.cpio.tmp"
 mv "$STATE/base.cpio.tmp" "$STATE/base.cpio"
 echo "$KVER" > "$STATE/kernel.release"
-printf '%s\n' $WANT > "$STATE/setup.stamp"
+echo "$WANT" > "$STATE/setup.stamp"
 log "modules: $(printf '%s\n' "${!SEL[@]}" | sort | tr '\n' ' ')"
 log "ready: kernel $KVER, $(du -h "$STATE/base.cpio" | cut -f1) base initramfs, $(qemu-system-x86_64 --version | head -n1) ($(zbd_vm_elapsed "$(zbd_vm_now)" "$T0") s)"

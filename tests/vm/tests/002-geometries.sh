@@ -18,13 +18,13 @@ n=0
 while read -r spec; do
     name=nullb$n dev=/dev/nullb$n q=/sys/block/nullb$n/queue
     echo "== $name: $spec"
-    for a in $attrs; do printf '  %-24s %s\n' "$a" "$(cat $q/$a)"; done
+    for a in $attrs; do printf '  %-24s %s\n' "$a" "$(cat "$q/$a")"; done
 
     # What configfs holds is what the runner was asked to set (zoned=1 implied).
     # zone_readonly/zone_offline are write-only: they are checked through the zones.
     for kv in zoned=1 $spec; do
         case $kv in zone_readonly=*|zone_offline=*) continue ;; esac
-        check "$name configfs ${kv%%=*}" "$(cat /sys/kernel/config/nullb/$name/${kv%%=*})" "${kv#*=}"
+        check "$name configfs ${kv%%=*}" "$(cat "/sys/kernel/config/nullb/$name/${kv%%=*}")" "${kv#*=}"
     done
 
     zs=$(spec_get "$spec" zone_size 256)       # MB; 256 is null_blk's default
@@ -56,10 +56,10 @@ while read -r spec; do
             *) continue ;;
         esac
         c=$(blkzone report -o "${kv#*=}" -c 1 $dev | sed -n 's/.*zcond:[[:space:]]*\([0-9]*\).*/\1/p')
-        check "$name condition of the zone at sector ${kv#*=}" "$c" $want
+        check "$name condition of the zone at sector ${kv#*=}" "$c" "$want"
     done
     n=$((n + 1))
 done < <(declared_devices "$0")
-check "devices declared and present" "$(ls -d /sys/block/nullb* | wc -l)" "$n"
+check "devices declared and present" "$(find /sys/block -name 'nullb*' | wc -l)" "$n"
 
 done_testing
