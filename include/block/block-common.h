@@ -13,6 +13,7 @@ typedef struct BlockDriver BlockDriver;
 typedef struct BlockDriverState BlockDriverState;
 typedef struct BdrvChild BdrvChild;
 typedef struct BlockBackend BlockBackend;
+typedef struct BlockLimits BlockLimits;
 typedef struct QDict QDict;
 
 /* Flags of a single request. */
@@ -64,5 +65,72 @@ typedef struct BlockDriverInfo {
     int cluster_size;
     int64_t vm_state_offset;
 } BlockDriverInfo;
+
+/* ---- Zoned storage ---- */
+
+/* Zone management operations. */
+typedef enum BlockZoneOp {
+    BLK_ZO_OPEN,
+    BLK_ZO_CLOSE,
+    BLK_ZO_FINISH,
+    BLK_ZO_RESET,
+    BLK_ZO_RESET_ALL,   /* offset 0, len = device length */
+} BlockZoneOp;
+
+typedef enum BlockZoneModel {
+    BLK_Z_NONE = 0x0,   /* not zoned */
+    BLK_Z_HM   = 0x1,   /* host-managed */
+    BLK_Z_HA   = 0x2,   /* host-aware */
+} BlockZoneModel;
+
+/* Zone conditions, with the kernel's numeric values (BLK_ZONE_COND_*). */
+typedef enum BlockZoneState {
+    BLK_ZS_NOT_WP  = 0x0,
+    BLK_ZS_EMPTY   = 0x1,
+    BLK_ZS_IOPEN   = 0x2,
+    BLK_ZS_EOPEN   = 0x3,
+    BLK_ZS_CLOSED  = 0x4,
+    BLK_ZS_RDONLY  = 0xD,
+    BLK_ZS_FULL    = 0xE,
+    BLK_ZS_OFFLINE = 0xF,
+} BlockZoneState;
+
+/* Zone types, with the kernel's numeric values (BLK_ZONE_TYPE_*). */
+typedef enum BlockZoneType {
+    BLK_ZT_CONV = 0x1,  /* conventional */
+    BLK_ZT_SWR  = 0x2,  /* sequential write required */
+    BLK_ZT_SWP  = 0x3,  /* sequential write preferred */
+} BlockZoneType;
+
+/* One zone, in bytes. */
+typedef struct BlockZoneDescriptor {
+    uint64_t start;
+    uint64_t length;
+    uint64_t cap;       /* writable bytes from start (<= length) */
+    uint64_t wp;        /* absolute byte offset of the write pointer */
+    BlockZoneType type;
+    BlockZoneState state;
+} BlockZoneDescriptor;
+
+/*
+ * Per-device write-pointer array, kept by the protocol node of a zoned
+ * device.  wp[i] is the absolute byte offset of zone i's write pointer with
+ * flags in the top bits.  Defined values for special zones: conventional
+ * zones carry BLK_ZONE_WP_CONV (and their start), full and read-only zones
+ * sit at their end (start + length), offline zones carry BLK_ZONE_WP_OFFLINE.
+ */
+#define BLK_ZONE_WP_CONV     (1ULL << 63)
+#define BLK_ZONE_WP_OFFLINE  (1ULL << 62)
+#define BLK_ZONE_WP_RDONLY   (1ULL << 61)
+#define BLK_ZONE_WP_FLAGS    (BLK_ZONE_WP_CONV | BLK_ZONE_WP_OFFLINE | \
+                              BLK_ZONE_WP_RDONLY)
+typedef struct BlockZoneWps {
+    unsigned int nr_zones;
+    uint64_t wp[];
+} BlockZoneWps;
+
+const char *block_zone_state_name(BlockZoneState state);
+const char *block_zone_type_name(BlockZoneType type);
+const char *block_zone_model_name(BlockZoneModel model);
 
 #endif /* BLOCK_COMMON_H */

@@ -78,6 +78,21 @@ int bdrv_block_status_above(BlockDriverState *bs, BlockDriverState *base,
 int bdrv_is_allocated(BlockDriverState *bs, int64_t offset, int64_t bytes,
                       int64_t *pnum);
 
+/*
+ * ---- Zoned devices ----
+ * Checked here: the node is zoned (-ENOTSUP otherwise), offsets in range
+ * and zone-aligned where required (-EINVAL), writable (-EPERM).
+ */
+int coroutine_fn bdrv_co_zone_report(BlockDriverState *bs, int64_t offset,
+                                     unsigned int *nr_zones,
+                                     BlockZoneDescriptor *zones);
+int coroutine_fn bdrv_co_zone_mgmt(BlockDriverState *bs, BlockZoneOp op,
+                                   int64_t offset, int64_t len);
+int coroutine_fn bdrv_co_zone_append(BlockDriverState *bs, int64_t *offset,
+                                     QEMUIOVector *qiov,
+                                     BdrvRequestFlags flags);
+bool bdrv_is_zoned(BlockDriverState *bs);
+
 /* Wait until no request is in flight on bs (and its children). */
 void bdrv_drain(BlockDriverState *bs);
 void bdrv_drained_begin(BlockDriverState *bs);

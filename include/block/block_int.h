@@ -18,7 +18,7 @@
  * format node inherits alignment and transfer limits of its file.
  * 0 means "no limit" / "default" unless stated otherwise.
  */
-typedef struct BlockLimits {
+struct BlockLimits {
     /* Offsets and lengths of requests sent to the driver are multiples of
      * this (the core bounces and RMWs the rest).  Never 0; default 1. */
     uint32_t request_alignment;
@@ -46,7 +46,22 @@ typedef struct BlockLimits {
      */
     uint32_t logical_block_size;
     uint32_t physical_block_size;
-} BlockLimits;
+
+    /*
+     * Zoned geometry (all bytes).  Propagated unchanged from a zoned child
+     * to its parents (a format node over a zoned child is zoned; raw with
+     * an offset shifts nothing here because its offset must be
+     * zone-aligned).
+     */
+    BlockZoneModel zoned;
+    uint64_t zone_size;          /* power of two */
+    uint64_t zone_capacity;      /* if uniform across zones, else 0 */
+    uint32_t nr_zones;
+    uint32_t max_open_zones;     /* 0 = no limit */
+    uint32_t max_active_zones;   /* 0 = no limit */
+    uint64_t max_append_bytes;   /* largest zone append */
+    uint32_t write_granularity;  /* writes are multiples of this */
+};
 
 struct BlockDriver {
     const char *format_name;
@@ -111,6 +126,24 @@ struct BlockDriver {
                                              int64_t bytes, int64_t *pnum,
                                              int64_t *map,
                                              BlockDriverState **file);
+
+    /*
+     * Zoned devices.  Report: fill up to *nr_zones descriptors starting
+     * with the zone containing offset; *nr_zones returns how many.
+     * Mgmt: offset/len zone-aligned (the core checked).  Append: *offset
+     * enters as the zone start and returns where the data landed.
+     */
+    int coroutine_fn (*bdrv_co_zone_report)(BlockDriverState *bs,
+                                            int64_t offset,
+                                            unsigned int *nr_zones,
+                                            BlockZoneDescriptor *zones);
+    int coroutine_fn (*bdrv_co_zone_mgmt)(BlockDriverState *bs,
+                                          BlockZoneOp op, int64_t offset,
+                                          int64_t len);
+    int coroutine_fn (*bdrv_co_zone_append)(BlockDriverState *bs,
+                                            int64_t *offset,
+                                            QEMUIOVector *qiov,
+                                            BdrvRequestFlags flags);
 
     QLIST_ENTRY(BlockDriver) list;
 };

@@ -91,6 +91,35 @@ BlockAIOCB *blk_aio_flush(BlockBackend *blk, BlockCompletionFunc *cb,
 void blk_aio_cancel_async(BlockAIOCB *acb);
 void blk_aio_cancel(BlockAIOCB *acb);
 
+/* ---- zoned devices (see bdrv_co_zone_* for the checks) ---- */
+int coroutine_fn blk_co_zone_report(BlockBackend *blk, int64_t offset,
+                                    unsigned int *nr_zones,
+                                    BlockZoneDescriptor *zones);
+int coroutine_fn blk_co_zone_mgmt(BlockBackend *blk, BlockZoneOp op,
+                                  int64_t offset, int64_t len);
+int coroutine_fn blk_co_zone_append(BlockBackend *blk, int64_t *offset,
+                                    QEMUIOVector *qiov,
+                                    BdrvRequestFlags flags);
+int blk_zone_report(BlockBackend *blk, int64_t offset,
+                    unsigned int *nr_zones, BlockZoneDescriptor *zones);
+int blk_zone_mgmt(BlockBackend *blk, BlockZoneOp op, int64_t offset,
+                  int64_t len);
+int blk_zone_append(BlockBackend *blk, int64_t *offset, QEMUIOVector *qiov,
+                    BdrvRequestFlags flags);
+/* The AIO forms fill *nr_zones/zones or *offset before cb runs. */
+BlockAIOCB *blk_aio_zone_report(BlockBackend *blk, int64_t offset,
+                                unsigned int *nr_zones,
+                                BlockZoneDescriptor *zones,
+                                BlockCompletionFunc *cb, void *opaque);
+BlockAIOCB *blk_aio_zone_mgmt(BlockBackend *blk, BlockZoneOp op,
+                              int64_t offset, int64_t len,
+                              BlockCompletionFunc *cb, void *opaque);
+BlockAIOCB *blk_aio_zone_append(BlockBackend *blk, int64_t *offset,
+                                QEMUIOVector *qiov, BdrvRequestFlags flags,
+                                BlockCompletionFunc *cb, void *opaque);
+/* The zoned geometry of the root node (zoned == BLK_Z_NONE if not). */
+void blk_get_zone_limits(BlockBackend *blk, BlockLimits *bl);
+
 /* Wait until every request of blk has completed. */
 void blk_drain(BlockBackend *blk);
 /* Requests in flight through blk (for tests and drain). */
