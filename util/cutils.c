@@ -140,6 +140,7 @@ typedef enum SizeError {
     SIZE_BAD_SUFFIX,
     SIZE_TRAILING,
     SIZE_HEX_FRACTION,
+    SIZE_HEX_SUFFIX,
     SIZE_FRACTION_BYTES,
     SIZE_TOO_LARGE,
 } SizeError;
@@ -159,23 +160,6 @@ static int suffix_shift(char c)
     }
 }
 
-/*
- * floor(0.DIGITS * 2^shift) for the ndigits decimal digits at p, exactly:
- * multiply the digit string by 2^shift from the right, keeping one decimal
- * digit per position, and what carries out on the left is the integer part.
- * d * 2^60 + carry < 10 * 2^60 fits in 64 bits.
- */
-static uint64_t fraction_bytes(const char *p, size_t ndigits, int shift)
-{
-    uint64_t carry = 0;
-
-    for (size_t i = ndigits; i-- > 0;) {
-        uint64_t v = ((uint64_t)(p[i] - '0') << shift) + carry;
-        carry = v / 10;
-    }
-    return carry;
-}
-
 static int hex_value(char c)
 {
     if (c >= '0' && c <= '9') {
@@ -189,17 +173,50 @@ static int hex_value(char c)
 }
 
 /*
- * Parse a size.  On failure *why says what was wrong and *bad points at
- * the offending text (the suffix or trailing characters) for messages.
+ * The fraction ".DIGITS" (dot at p, n digits) as a 0.64 fixed-point
+ * number.  QEMU goes through a double here, and users see the result
+ * ("0.3E" is double(0.3) * 2^60, not the exact 0.3 * 2^60), so do the
+ * same: round the digits to a double, then scale.  Any non-zero digit,
+ * even one that underflows, makes the fraction non-zero.  *carry is set
+ * when the digits round up to a whole 1.0 ("0.99999999999999999999").
+ */
+static uint64_t fraction_fixed(const char *p, size_t n, bool *carry)
+{
+    g_autofree char *digits = g_strndup(p, n + 1);
+    bool nonzero = strspn(digits + 1, "0") < n;
+    double f;
+    uint64_t fixed;
+
+    *carry = false;
+    if (!nonzero) {
+        return 0;
+    }
+    f = g_ascii_strtod(digits, NULL);
+    if (f >= 1.0) {
+        *carry = true;
+        return 0;
+    }
+    fixed = (uint64_t)(f * 0x1p64);
+    return fixed ? fixed : 1;
+}
+
+/*
+ * Parse a size with QEMU's rules (the header lists them).  The return
+ * value is the errno class QEMU gives; *why is the first problem found,
+ * for exact messages, and *bad points at the offending text (suffix or
+ * trailing characters).  Problems in the number itself (sign, too many
+ * digits) stop the parse like in QEMU, so "-5k" is -EINVAL (trailing "k"
+ * after the rejected "-5") but its reason is SIZE_NEGATIVE.
  */
 static int do_strtosz(const char *nptr, const char **end, int default_shift,
                       uint64_t *result, SizeError *why, const char **bad)
 {
     const char *p = skip_space(nptr);
+    const char *num;
     const char *frac = NULL;
-    size_t frac_len = 0;
-    uint64_t val = 0;
-    bool overflow = false;
+    uint64_t val = 0, valf = 0;
+    bool negative = false, overflow = false, zeros_then_x = false;
+    bool suffix;
     int shift;
 
     *bad = NULL;
@@ -207,29 +224,13 @@ static int do_strtosz(const char *nptr, const char **end, int default_shift,
         *why = SIZE_EMPTY;
         goto einval;
     }
-    if (*p == '-') {
-        *why = SIZE_NEGATIVE;
-        goto einval;
+    if (*p == '+' || *p == '-') {
+        negative = *p == '-';
+        p++;
     }
 
-    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
-        p += 2;
-        if (hex_value(*p) < 0) {
-            *why = SIZE_NOT_NUMBER;
-            goto einval;
-        }
-        for (int d; (d = hex_value(*p)) >= 0; p++) {
-            if (val > (UINT64_MAX >> 4)) {
-                overflow = true;
-            }
-            val = (val << 4) | d;
-        }
-        if (*p == '.') {
-            *why = SIZE_HEX_FRACTION;
-            *bad = p;
-            goto einval;
-        }
-    } else if (g_ascii_isdigit(*p)) {
+    num = p;
+    if (g_ascii_isdigit(*p)) {
         for (; g_ascii_isdigit(*p); p++) {
             unsigned d = *p - '0';
             if (val > (UINT64_MAX - d) / 10) {
@@ -237,61 +238,126 @@ static int do_strtosz(const char *nptr, const char **end, int default_shift,
             }
             val = val * 10 + d;
         }
-        /* A '.' belongs to the number only when a digit follows. */
-        if (p[0] == '.' && g_ascii_isdigit(p[1])) {
-            frac = ++p;
-            while (g_ascii_isdigit(*p)) {
-                p++;
-            }
-            frac_len = p - frac;
+        if (negative || overflow) {
+            /* Even "-0": QEMU parses sizes as unsigned and refuses a '-'. */
+            *why = negative ? SIZE_NEGATIVE : SIZE_TOO_LARGE;
+            goto erange;
         }
+        if (val == 0 && (*p == 'x' || *p == 'X')) {
+            /*
+             * Hex needs exactly "0x" and a hex digit; "0x" alone or "00x1"
+             * is the number 0 with an 'x' after it.
+             */
+            if (p - num == 1 && hex_value(p[1]) >= 0) {
+                for (p++; hex_value(*p) >= 0; p++) {
+                    if (val > (UINT64_MAX >> 4)) {
+                        overflow = true;
+                    }
+                    val = (val << 4) | hex_value(*p);
+                }
+                if (overflow) {
+                    *why = SIZE_TOO_LARGE;
+                    goto erange;
+                }
+            } else {
+                zeros_then_x = true;
+            }
+            /* B and E are hex digits; the other suffixes are refused. */
+            if (*p == '.') {
+                *why = SIZE_HEX_FRACTION;
+                goto einval;
+            }
+            if (suffix_shift(*p) > 0) {
+                *why = SIZE_HEX_SUFFIX;
+                goto einval;
+            }
+        } else if (*p == '.') {
+            /* "5." and "5.k" are whole numbers. */
+            if (g_ascii_isdigit(p[1])) {
+                frac = p;
+            }
+            p++;
+        }
+    } else if (*p == '.' && g_ascii_isdigit(p[1])) {
+        /* ".5k": a fraction without integer digits. */
+        frac = p++;
     } else {
         *why = SIZE_NOT_NUMBER;
         goto einval;
     }
 
+    if (frac) {
+        bool carry;
+
+        while (g_ascii_isdigit(*p)) {
+            p++;
+        }
+        if (negative) {
+            /* "-.5": only now does QEMU look at the sign. */
+            *why = SIZE_NEGATIVE;
+            goto erange;
+        }
+        valf = fraction_fixed(frac, p - frac - 1, &carry);
+        if (carry) {
+            if (val == UINT64_MAX) {
+                *why = SIZE_TOO_LARGE;
+                goto erange;
+            }
+            val++;
+        }
+    }
+
     shift = suffix_shift(*p);
-    if (shift >= 0) {
+    suffix = shift >= 0;
+    if (suffix) {
         p++;
-    } else if (g_ascii_isalpha(*p) && !end) {
-        *why = SIZE_BAD_SUFFIX;
-        *bad = p;
-        goto einval;
     } else {
         shift = default_shift;
     }
 
-    if (frac && shift == 0) {
+    if (!end && *p) {
+        if (zeros_then_x) {
+            *why = SIZE_NOT_NUMBER;
+        } else if (g_ascii_isalpha(*p)) {
+            /* "12Q", and "12KB" whose whole word is the bad suffix. */
+            *why = SIZE_BAD_SUFFIX;
+            *bad = suffix && g_ascii_isalpha(p[-1]) ? p - 1 : p;
+        } else {
+            *why = SIZE_TRAILING;
+            *bad = p;
+        }
+        goto einval;
+    }
+    if (shift == 0 && valf) {
         *why = SIZE_FRACTION_BYTES;
         goto einval;
     }
-    if (!end && *p) {
-        /* "12KB": report the whole word as the suffix. */
-        *why = g_ascii_isalpha(*p) && g_ascii_isalpha(p[-1])
-               ? SIZE_BAD_SUFFIX : SIZE_TRAILING;
-        *bad = *why == SIZE_BAD_SUFFIX ? p - 1 : p;
-        goto einval;
+
+    if (shift) {
+        /* val.valf * 2^shift, the fraction rounded half up. */
+        uint64_t add = (valf >> (64 - shift)) + ((valf >> (63 - shift)) & 1);
+
+        if (val > (UINT64_MAX >> shift) || (val << shift) > UINT64_MAX - add) {
+            *why = SIZE_TOO_LARGE;
+            goto erange;
+        }
+        val = (val << shift) + add;
     }
     if (end) {
         *end = p;
     }
-
-    if (overflow || (shift && val > (UINT64_MAX >> shift))) {
-        *why = SIZE_TOO_LARGE;
-        return -ERANGE;
-    }
-    val <<= shift;
-    if (frac) {
-        uint64_t extra = fraction_bytes(frac, frac_len, shift);
-        if (val > UINT64_MAX - extra) {
-            *why = SIZE_TOO_LARGE;
-            return -ERANGE;
-        }
-        val += extra;
-    }
     *why = SIZE_OK;
     *result = val;
     return 0;
+
+erange:
+    /* The whole string was wanted: what follows makes it garbage. */
+    if (end) {
+        *end = p;
+    } else if (*p) {
+        return -EINVAL;
+    }
+    return -ERANGE;
 
 einval:
     if (end) {
@@ -306,6 +372,9 @@ int qemu_strtosz(const char *nptr, const char **end, uint64_t *result)
     const char *bad;
 
     if (!nptr) {
+        if (end) {
+            *end = NULL;
+        }
         return -EINVAL;
     }
     return do_strtosz(nptr, end, 0, result, &why, &bad);
@@ -317,6 +386,9 @@ int qemu_strtosz_MiB(const char *nptr, const char **end, uint64_t *result)
     const char *bad;
 
     if (!nptr) {
+        if (end) {
+            *end = NULL;
+        }
         return -EINVAL;
     }
     return do_strtosz(nptr, end, 20, result, &why, &bad);
@@ -363,6 +435,10 @@ bool qemu_parse_size(const char *name, const char *str, uint64_t *result,
     case SIZE_HEX_FRACTION:
         error_setg(errp, "%s'%s': hexadecimal size cannot have a fraction",
                    prefix, str);
+        break;
+    case SIZE_HEX_SUFFIX:
+        error_setg(errp, "%s'%s': hexadecimal size cannot have a suffix "
+                   "(write it in decimal)", prefix, str);
         break;
     case SIZE_FRACTION_BYTES:
         error_setg(errp, "%s'%s': fractional size needs a suffix "
