@@ -129,6 +129,60 @@ typedef struct BlockZoneWps {
     uint64_t wp[];
 } BlockZoneWps;
 
+/*
+ * Limits of a node.  Drivers fill them in bdrv_refresh_limits(); the core
+ * first seeds them from the node's children (the strictest of each), so a
+ * format node inherits alignment and transfer limits of its file.
+ * 0 means "no limit" / "default" unless stated otherwise.  Defined here,
+ * not in block_int.h, because tools read them (blk_get_zone_limits()).
+ */
+struct BlockLimits {
+    /* Offsets and lengths of requests sent to the driver are multiples of
+     * this (the core bounces and RMWs the rest).  Never 0; default 1. */
+    uint32_t request_alignment;
+    /* Largest request sent to the driver in bytes; larger ones are split. */
+    uint64_t max_transfer;
+    /* Preferred request size (informational). */
+    uint32_t opt_transfer;
+    /*
+     * Memory alignment required (O_DIRECT); 0 = 1.  When > 1, every iovec
+     * element the driver gets starts at a multiple of it and is a multiple
+     * of request_alignment long (the kernel's rule for direct I/O).
+     */
+    size_t min_mem_alignment;
+    /* Alignment the core uses for bounce buffers. */
+    size_t opt_mem_alignment;
+    /* Most iovec entries per request; 0 = IOV_MAX. */
+    int max_iov;
+    uint64_t max_pdiscard;
+    uint32_t pdiscard_alignment;
+    uint64_t max_pwrite_zeroes;
+    uint32_t pwrite_zeroes_alignment;
+    /*
+     * Block sizes of the underlying device (BLKSSZGET/BLKPBSZGET on a host
+     * block device), for device models; 0 = unknown (e.g. a regular file).
+     */
+    uint32_t logical_block_size;
+    uint32_t physical_block_size;
+
+    /*
+     * Zoned geometry (all bytes).  Propagated from a zoned child to its
+     * parents: a format node over a zoned child is zoned with the same
+     * geometry.  raw's window must be whole zones, so only its nr_zones
+     * differs.  The core checks zone_size (a power of two, a multiple of
+     * request_alignment) and defaults write_granularity to
+     * request_alignment.
+     */
+    BlockZoneModel zoned;
+    uint64_t zone_size;          /* power of two */
+    uint64_t zone_capacity;      /* if uniform across zones, else 0 */
+    uint32_t nr_zones;
+    uint32_t max_open_zones;     /* 0 = no limit */
+    uint32_t max_active_zones;   /* 0 = no limit */
+    uint64_t max_append_bytes;   /* largest zone append; 0 = a zone */
+    uint32_t write_granularity;  /* writes are multiples of this */
+};
+
 const char *block_zone_state_name(BlockZoneState state);
 const char *block_zone_type_name(BlockZoneType type);
 const char *block_zone_model_name(BlockZoneModel model);
