@@ -193,28 +193,51 @@ awk -F'\t' 'FILENAME == ARGV[1] { want[$1 FS $2 FS $3] = 1; next }
     "$CAND" "$DB" | LC_ALL=C sort -u > "$LIBS"
 while read -r l; do add_file "$l"; done < "$LIBS"
 
+# The host files go into an archive of their own, cached by what went into it (paths,
+# mtimes, sizes), since fio alone brings 80 MB of libraries; the small archive with
+# /init and the run's description is made every time.
+cpio_of() { (cd "$1" && find . -mindepth 1 | sed 's|^\./||' | cpio -o -H newc -R 0:0 --quiet); }
+FILES_KEY=$(
+    for g in "${!GUEST[@]}"; do
+        printf '%s\t' "$g"
+        if [[ $g == */ ]]; then find "${GUEST[$g]}" -printf '%p %T@ %s\n'
+        else stat -L -c '%n %Y %s' "${GUEST[$g]}"; fi
+    done | LC_ALL=C sort | sha256sum | cut -c1-20)
+FILES=$STATE/cache/files-$FILES_KEY.cpio
+if [ ! -s "$FILES" ]; then
+    FSTAGE=$RUN/files
+    mkdir -p "$FSTAGE"
+    for g in "${!GUEST[@]}"; do
+        mkdir -p "$FSTAGE$(dirname "$g")"
+        if [[ $g == */ ]]; then cp -rL "${GUEST[$g]}/." "$FSTAGE$g"
+        else cp -L --preserve=mode "${GUEST[$g]}" "$FSTAGE$g"; fi
+    done
+    # (find lists every directory before its contents, as the kernel's unpacker needs)
+    cpio_of "$FSTAGE" > "$FILES.$$" || die "cpio failed"
+    mv "$FILES.$$" "$FILES"
+    rm -rf "$FSTAGE"
+    # keep the 4 most recently used archives (up to 100 MB each)
+    find "$STATE/cache" -name 'files-*.cpio' -printf '%T@ %p\n' | sort -rn |
+        tail -n +5 | cut -d' ' -f2- | xargs -r -d '\n' rm -f
+fi
+touch "$FILES"
+
 STAGE=$RUN/stage
 mkdir -p "$STAGE/zbd-vm"
 cp "$ZBD_VM_DIR/guest-init" "$STAGE/init"
 chmod 755 "$STAGE/init"
-for g in "${!GUEST[@]}"; do
-    mkdir -p "$STAGE$(dirname "$g")"
-    if [[ $g == */ ]]; then cp -rL "${GUEST[$g]}/." "$STAGE$g"
-    else cp -L --preserve=mode "${GUEST[$g]}" "$STAGE$g"; fi
-done
 i=0
 for s in "${SHARES[@]}"; do echo "zbd$i $s rw"; i=$((i + 1)); done > "$STAGE/zbd-vm/shares"
 if [ ${#DEVLINES[@]} -gt 0 ]; then printf '%s\n' "${DEVLINES[@]}"; fi > "$STAGE/zbd-vm/devices"
-sq() { local a out=; for a; do out+=" '${a//\'/\'\\\'\'}'"; done; echo "${out# }"; }
+sq() { local a out=''; for a; do out+=" '${a//\'/\'\\\'\'}'"; done; echo "${out# }"; }
 {
     for e in "${ENVS[@]}"; do echo "export $(sq "$e")"; done
     echo "cd $(sq "$CWD") || exit 125"
     echo "exec $(sq "$@")"
 } > "$STAGE/zbd-vm/cmd"
-# cpio needs every parent directory listed before its files; find gives that order.
-(cd "$STAGE" && find . -mindepth 1 | sed 's|^\./||' | cpio -o -H newc -R 0:0 --quiet) \
-    > "$RUN/run.cpio" || die "cpio failed"
-cat "$STATE/base.cpio" "$RUN/run.cpio" > "$RUN/initrd"
+cpio_of "$STAGE" > "$RUN/run.cpio" || die "cpio failed"
+# Archives simply concatenate (GNU cpio pads each to 512 bytes).
+cat "$STATE/base.cpio" "$FILES" "$RUN/run.cpio" > "$RUN/initrd"
 
 # -------------------------------------------------------------------- the VM ----
 QEMU=(qemu-system-x86_64 -name zbd-vm -nodefaults -no-user-config -display none
