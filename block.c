@@ -274,6 +274,54 @@ static void bdrv_merge_limits(BlockLimits *dst, const BlockLimits *src)
                                   src->logical_block_size);
     dst->physical_block_size = MAX(dst->physical_block_size,
                                    src->physical_block_size);
+    /*
+     * A node over a zoned child is zoned with the child's geometry (the
+     * first zoned child's, should a driver ever have several); a driver
+     * that changes the address space (raw's window) adjusts nr_zones.
+     */
+    if (dst->zoned == BLK_Z_NONE && src->zoned != BLK_Z_NONE) {
+        dst->zoned = src->zoned;
+        dst->zone_size = src->zone_size;
+        dst->zone_capacity = src->zone_capacity;
+        dst->nr_zones = src->nr_zones;
+        dst->max_open_zones = src->max_open_zones;
+        dst->max_active_zones = src->max_active_zones;
+        dst->max_append_bytes = src->max_append_bytes;
+        dst->write_granularity = src->write_granularity;
+    }
+}
+
+/* The zone fields io.c relies on for a zoned node; cleared for others. */
+static bool bdrv_check_zone_limits(BlockDriverState *bs, Error **errp)
+{
+    BlockLimits *bl = &bs->bl;
+
+    if (bl->zoned == BLK_Z_NONE) {
+        bl->zone_size = bl->zone_capacity = bl->max_append_bytes = 0;
+        bl->nr_zones = bl->max_open_zones = bl->max_active_zones = 0;
+        bl->write_granularity = 0;
+        return true;
+    }
+    if (!is_power_of_2(bl->zone_size) ||
+        bl->zone_size % bl->request_alignment) {
+        error_setg(errp, "Node '%s' (driver '%s') reports a zone size of %"
+                   PRIu64 " bytes; it must be a power of two and a "
+                   "multiple of the request alignment (%" PRIu32 " bytes)",
+                   bs->node_name, bs->drv->format_name, bl->zone_size,
+                   bl->request_alignment);
+        return false;
+    }
+    if (bl->zone_capacity > bl->zone_size) {
+        error_setg(errp, "Node '%s' (driver '%s') reports a zone capacity "
+                   "of %" PRIu64 " bytes, larger than its zone size (%"
+                   PRIu64 " bytes)", bs->node_name, bs->drv->format_name,
+                   bl->zone_capacity, bl->zone_size);
+        return false;
+    }
+    if (!bl->write_granularity) {
+        bl->write_granularity = bl->request_alignment;
+    }
+    return true;
 }
 
 /* Make the limits consistent so that io.c can rely on them. */
@@ -337,7 +385,7 @@ static bool bdrv_check_limits(BlockDriverState *bs, Error **errp)
     if (bl->max_iov < 0) {
         bl->max_iov = 0;
     }
-    return true;
+    return bdrv_check_zone_limits(bs, errp);
 }
 
 /* Recompute bs->bl from its children's current limits and the driver. */

@@ -33,7 +33,7 @@ void qemuio_set_writethrough(bool on)
 }
 
 /* Flags of a write: with the write cache off every write is FUA. */
-static BdrvRequestFlags write_flags(BdrvRequestFlags flags)
+BdrvRequestFlags qemuio_write_flags(BdrvRequestFlags flags)
 {
     return qemuio_writethrough ? flags | BDRV_REQ_FUA : flags;
 }
@@ -78,7 +78,7 @@ static void *qemuio_alloc(size_t len, int pattern)
     return buf + extra;
 }
 
-static void qemuio_free(void *buf)
+void qemuio_free(void *buf)
 {
     if (buf) {
         qemu_vfree((char *)buf - (qemuio_misalign ? MISALIGN_OFFSET : 0));
@@ -281,7 +281,7 @@ static bool pattern_matches(const uint8_t *buf, int64_t len, int pattern)
  * One vector over a single buffer, with the sizes given as arguments
  * (readv/writev/aio_*).  Returns the buffer or NULL after a message.
  */
-static void *create_iovec(QEMUIOVector *qiov, char **args, int nr,
+void *qemuio_create_iovec(QEMUIOVector *qiov, char **args, int nr,
                           int pattern)
 {
     g_autofree size_t *sizes = g_new0(size_t, nr);
@@ -555,7 +555,7 @@ static int readv_f(BlockBackend *blk, int argc, char **argv)
     }
     optind++;
 
-    buf = create_iovec(&qiov, &argv[optind], argc - optind, 0xab);
+    buf = qemuio_create_iovec(&qiov, &argv[optind], argc - optind, 0xab);
     if (!buf) {
         return -EINVAL;
     }
@@ -743,9 +743,9 @@ static int write_f(BlockBackend *blk, int argc, char **argv)
         /* Neither VM state nor compression exists in these formats. */
         ret = -ENOTSUP;
     } else if (zflag) {
-        ret = blk_pwrite_zeroes(blk, offset, count, write_flags(flags));
+        ret = blk_pwrite_zeroes(blk, offset, count, qemuio_write_flags(flags));
     } else {
-        ret = blk_pwrite(blk, offset, count, buf, write_flags(flags));
+        ret = blk_pwrite(blk, offset, count, buf, qemuio_write_flags(flags));
     }
     if (ret < 0) {
         printf("write failed: %s\n", strerror(-ret));
@@ -842,13 +842,13 @@ static int writev_f(BlockBackend *blk, int argc, char **argv)
     }
     optind++;
 
-    buf = create_iovec(&qiov, &argv[optind], argc - optind, pattern);
+    buf = qemuio_create_iovec(&qiov, &argv[optind], argc - optind, pattern);
     if (!buf) {
         return -EINVAL;
     }
 
     t1 = now();
-    ret = blk_pwritev(blk, offset, qiov.size, &qiov, write_flags(flags));
+    ret = blk_pwritev(blk, offset, qiov.size, &qiov, qemuio_write_flags(flags));
     if (ret < 0) {
         printf("writev failed: %s\n", strerror(-ret));
         goto out;
@@ -1015,7 +1015,8 @@ static int aio_read_f(BlockBackend *blk, int argc, char **argv)
     }
     optind++;
 
-    ctx->buf = create_iovec(&ctx->qiov, &argv[optind], argc - optind, 0xab);
+    ctx->buf = qemuio_create_iovec(&ctx->qiov, &argv[optind], argc - optind,
+                                   0xab);
     if (!ctx->buf) {
         return -EINVAL;
     }
@@ -1138,19 +1139,19 @@ static int aio_write_f(BlockBackend *blk, int argc, char **argv)
         ctx->t1 = now();
         req = g_steal_pointer(&ctx);
         blk_aio_pwrite_zeroes(blk, req->offset, req->bytes,
-                              write_flags(flags), aio_write_done, req);
+                              qemuio_write_flags(flags), aio_write_done, req);
         return 0;
     }
 
-    ctx->buf = create_iovec(&ctx->qiov, &argv[optind], argc - optind,
-                            pattern);
+    ctx->buf = qemuio_create_iovec(&ctx->qiov, &argv[optind], argc - optind,
+                                   pattern);
     if (!ctx->buf) {
         return -EINVAL;
     }
     ctx->bytes = ctx->qiov.size;
     ctx->t1 = now();
     req = g_steal_pointer(&ctx);
-    blk_aio_pwritev(blk, req->offset, &req->qiov, write_flags(flags),
+    blk_aio_pwritev(blk, req->offset, &req->qiov, qemuio_write_flags(flags),
                     aio_write_done, req);
     return 0;
 }
@@ -1507,4 +1508,5 @@ void qemuio_add_builtin_commands(void)
     for (size_t i = 0; i < ARRAY_SIZE(builtin_cmds); i++) {
         qemuio_add_command(builtin_cmds[i]);
     }
+    qemuio_add_zone_commands();
 }

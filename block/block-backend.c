@@ -170,6 +170,9 @@ typedef enum {
     BLK_OP_DISCARD,
     BLK_OP_FLUSH,
     BLK_OP_TRUNCATE,
+    BLK_OP_ZONE_REPORT,
+    BLK_OP_ZONE_MGMT,
+    BLK_OP_ZONE_APPEND,
 } BlkOp;
 
 typedef struct BlkRwCo {
@@ -183,6 +186,11 @@ typedef struct BlkRwCo {
     bool exact;
     PreallocMode prealloc;
     Error **errp;
+    /* zone operations (offset/bytes: report start, mgmt range) */
+    BlockZoneOp zone_op;
+    unsigned int *nr_zones;
+    BlockZoneDescriptor *zones;
+    int64_t *append_offset;
     /* AIO: set by blk_aio_cancel_async() */
     bool cancelled;
     int ret;
@@ -272,6 +280,34 @@ static int coroutine_fn blk_co_do_request(BlkRwCo *rw)
         }
         return bdrv_co_truncate(blk->root, rw->offset, rw->exact,
                                 rw->prealloc, rw->flags, rw->errp);
+    case BLK_OP_ZONE_REPORT:
+        /* Past the end is no error: there are no zones there (kernel). */
+        if (!blk->root) {
+            return -ENOMEDIUM;
+        }
+        if (rw->offset < 0) {
+            return -EIO;
+        }
+        return bdrv_co_zone_report(blk->root->bs, rw->offset, rw->nr_zones,
+                                   rw->zones);
+    case BLK_OP_ZONE_MGMT:
+        ret = blk_check_byte_request(blk, rw->offset, rw->bytes);
+        if (ret < 0) {
+            return ret;
+        }
+        return bdrv_co_zone_mgmt(blk->root->bs, rw->zone_op, rw->offset,
+                                 rw->bytes);
+    case BLK_OP_ZONE_APPEND:
+        if (!rw->append_offset || !rw->qiov) {
+            return -EINVAL;
+        }
+        ret = blk_check_byte_request(blk, *rw->append_offset,
+                                     rw->qiov->size);
+        if (ret < 0) {
+            return ret;
+        }
+        return bdrv_co_zone_append(blk->root->bs, rw->append_offset,
+                                   rw->qiov, rw->flags);
     }
     g_assert_not_reached();
 }
@@ -364,6 +400,68 @@ int coroutine_fn blk_co_truncate(BlockBackend *blk, int64_t offset,
                    .errp = errp };
 
     return blk_co_request(&rw);
+}
+
+/* The requests of the zone operations, shared by all three forms. */
+static BlkRwCo blk_zone_report_rw(BlockBackend *blk, int64_t offset,
+                                  unsigned int *nr_zones,
+                                  BlockZoneDescriptor *zones)
+{
+    return (BlkRwCo) { .blk = blk, .op = BLK_OP_ZONE_REPORT,
+                       .offset = offset, .nr_zones = nr_zones,
+                       .zones = zones };
+}
+
+static BlkRwCo blk_zone_mgmt_rw(BlockBackend *blk, BlockZoneOp op,
+                                int64_t offset, int64_t len)
+{
+    return (BlkRwCo) { .blk = blk, .op = BLK_OP_ZONE_MGMT,
+                       .offset = offset, .bytes = len, .zone_op = op };
+}
+
+static BlkRwCo blk_zone_append_rw(BlockBackend *blk, int64_t *offset,
+                                  QEMUIOVector *qiov, BdrvRequestFlags flags)
+{
+    return (BlkRwCo) { .blk = blk, .op = BLK_OP_ZONE_APPEND,
+                       .append_offset = offset, .qiov = qiov,
+                       .flags = flags };
+}
+
+int coroutine_fn blk_co_zone_report(BlockBackend *blk, int64_t offset,
+                                    unsigned int *nr_zones,
+                                    BlockZoneDescriptor *zones)
+{
+    BlkRwCo rw = blk_zone_report_rw(blk, offset, nr_zones, zones);
+
+    return blk_co_request(&rw);
+}
+
+int coroutine_fn blk_co_zone_mgmt(BlockBackend *blk, BlockZoneOp op,
+                                  int64_t offset, int64_t len)
+{
+    BlkRwCo rw = blk_zone_mgmt_rw(blk, op, offset, len);
+
+    return blk_co_request(&rw);
+}
+
+int coroutine_fn blk_co_zone_append(BlockBackend *blk, int64_t *offset,
+                                    QEMUIOVector *qiov,
+                                    BdrvRequestFlags flags)
+{
+    BlkRwCo rw = blk_zone_append_rw(blk, offset, qiov, flags);
+
+    return blk_co_request(&rw);
+}
+
+void blk_get_zone_limits(BlockBackend *blk, BlockLimits *bl)
+{
+    BlockDriverState *bs = blk_bs(blk);
+
+    if (bs) {
+        *bl = bs->bl;
+    } else {
+        memset(bl, 0, sizeof(*bl));
+    }
 }
 
 /* ---- synchronous wrappers ---- */
@@ -459,6 +557,30 @@ int blk_truncate(BlockBackend *blk, int64_t offset, bool exact,
     return blk_sync_request(&rw);
 }
 
+int blk_zone_report(BlockBackend *blk, int64_t offset,
+                    unsigned int *nr_zones, BlockZoneDescriptor *zones)
+{
+    BlkRwCo rw = blk_zone_report_rw(blk, offset, nr_zones, zones);
+
+    return blk_sync_request(&rw);
+}
+
+int blk_zone_mgmt(BlockBackend *blk, BlockZoneOp op, int64_t offset,
+                  int64_t len)
+{
+    BlkRwCo rw = blk_zone_mgmt_rw(blk, op, offset, len);
+
+    return blk_sync_request(&rw);
+}
+
+int blk_zone_append(BlockBackend *blk, int64_t *offset, QEMUIOVector *qiov,
+                    BdrvRequestFlags flags)
+{
+    BlkRwCo rw = blk_zone_append_rw(blk, offset, qiov, flags);
+
+    return blk_sync_request(&rw);
+}
+
 /* ---- AIO ---- */
 
 typedef struct BlkAioAIOCB {
@@ -524,25 +646,34 @@ static void coroutine_fn blk_aio_entry(void *opaque)
     aio_bh_schedule_oneshot(acb->cb_ctx, blk_aio_complete_bh, acb);
 }
 
-static BlockAIOCB *blk_aio_request(BlockBackend *blk, BlkOp op,
-                                   int64_t offset, int64_t bytes,
-                                   QEMUIOVector *qiov,
-                                   BdrvRequestFlags flags,
-                                   BlockCompletionFunc *cb, void *opaque)
+static BlockAIOCB *blk_aio_submit(const BlkRwCo *rw,
+                                  BlockCompletionFunc *cb, void *opaque)
 {
+    BlockBackend *blk = rw->blk;
     BlkAioAIOCB *acb = qemu_aio_get(&blk_aio_aiocb_info, blk, cb, opaque);
     Coroutine *co;
 
-    acb->rw = (BlkRwCo) {
-        .blk = blk, .op = op, .offset = offset, .bytes = bytes,
-        .qiov = qiov, .flags = flags,
-    };
+    acb->rw = *rw;
     acb->cb_ctx = qemu_get_current_aio_context();
     /* Counted until the callback has run, so blk_drain() waits for it. */
     blk_inc_in_flight(blk);
     co = qemu_coroutine_create(blk_aio_entry, acb);
     aio_co_enter(blk->ctx, co);
     return &acb->common;
+}
+
+static BlockAIOCB *blk_aio_request(BlockBackend *blk, BlkOp op,
+                                   int64_t offset, int64_t bytes,
+                                   QEMUIOVector *qiov,
+                                   BdrvRequestFlags flags,
+                                   BlockCompletionFunc *cb, void *opaque)
+{
+    BlkRwCo rw = {
+        .blk = blk, .op = op, .offset = offset, .bytes = bytes,
+        .qiov = qiov, .flags = flags,
+    };
+
+    return blk_aio_submit(&rw, cb, opaque);
 }
 
 BlockAIOCB *blk_aio_preadv(BlockBackend *blk, int64_t offset,
@@ -581,6 +712,34 @@ BlockAIOCB *blk_aio_flush(BlockBackend *blk, BlockCompletionFunc *cb,
                           void *opaque)
 {
     return blk_aio_request(blk, BLK_OP_FLUSH, 0, 0, NULL, 0, cb, opaque);
+}
+
+BlockAIOCB *blk_aio_zone_report(BlockBackend *blk, int64_t offset,
+                                unsigned int *nr_zones,
+                                BlockZoneDescriptor *zones,
+                                BlockCompletionFunc *cb, void *opaque)
+{
+    BlkRwCo rw = blk_zone_report_rw(blk, offset, nr_zones, zones);
+
+    return blk_aio_submit(&rw, cb, opaque);
+}
+
+BlockAIOCB *blk_aio_zone_mgmt(BlockBackend *blk, BlockZoneOp op,
+                              int64_t offset, int64_t len,
+                              BlockCompletionFunc *cb, void *opaque)
+{
+    BlkRwCo rw = blk_zone_mgmt_rw(blk, op, offset, len);
+
+    return blk_aio_submit(&rw, cb, opaque);
+}
+
+BlockAIOCB *blk_aio_zone_append(BlockBackend *blk, int64_t *offset,
+                                QEMUIOVector *qiov, BdrvRequestFlags flags,
+                                BlockCompletionFunc *cb, void *opaque)
+{
+    BlkRwCo rw = blk_zone_append_rw(blk, offset, qiov, flags);
+
+    return blk_aio_submit(&rw, cb, opaque);
 }
 
 void blk_aio_cancel_async(BlockAIOCB *acb)

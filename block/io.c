@@ -3,6 +3,7 @@
  * and read-modify-write of partial blocks), tracked requests that
  * serialise overlapping read-modify-write cycles, splitting at
  * max_transfer, the write-zeroes fallback, discard, flush, truncate,
+ * the zone operations with the checks the zoned model puts on them,
  * in-flight accounting and drain.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -764,6 +765,13 @@ int coroutine_fn bdrv_co_pwritev_part(BdrvChild *child, int64_t offset,
     if ((flags & BDRV_REQ_NO_FALLBACK) && unaligned) {
         return -ENOTSUP;
     }
+    /*
+     * Nor is it allowed on a host-managed device: in a sequential zone it
+     * would read beyond the write pointer and write the block again.
+     */
+    if (unaligned && bs->bl.zoned == BLK_Z_HM) {
+        return -EINVAL;
+    }
 
     bdrv_inc_in_flight(bs);
     tracked_request_begin(&req, bs, offset, bytes, true,
@@ -958,6 +966,240 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
         }
     }
 
+    tracked_request_end(&req);
+    bdrv_dec_in_flight(bs);
+    return ret;
+}
+
+/* ---- zoned devices ---- */
+
+bool bdrv_is_zoned(BlockDriverState *bs)
+{
+    return bs && bs->drv && bs->bl.zoned != BLK_Z_NONE;
+}
+
+/*
+ * The zoned-node preconditions shared by the three operations: a medium,
+ * a zoned geometry and a driver that implements the operation.
+ */
+static int bdrv_zone_check_node(BlockDriverState *bs, bool has_callback)
+{
+    if (!bs || !bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (!bdrv_is_zoned(bs) || !has_callback) {
+        return -ENOTSUP;
+    }
+    return 0;
+}
+
+int coroutine_fn bdrv_co_zone_report(BlockDriverState *bs, int64_t offset,
+                                     unsigned int *nr_zones,
+                                     BlockZoneDescriptor *zones)
+{
+    BdrvTrackedRequest req;
+    unsigned int want;
+    int64_t total;
+    int ret;
+
+    ret = bdrv_zone_check_node(bs, bs && bs->drv &&
+                               bs->drv->bdrv_co_zone_report);
+    if (ret < 0) {
+        return ret;
+    }
+    if (!nr_zones || (*nr_zones && !zones) || offset < 0) {
+        return -EINVAL;
+    }
+    total = bdrv_getlength(bs);
+    if (total < 0) {
+        return total;
+    }
+    want = *nr_zones;
+    /* As the kernel: asking for nothing, or past the end, finds nothing. */
+    if (want == 0 || offset >= total) {
+        *nr_zones = 0;
+        return 0;
+    }
+
+    bdrv_inc_in_flight(bs);
+    tracked_request_begin(&req, bs, offset, total - offset, false, false);
+    tracked_request_wait(&req);
+    ret = bs->drv->bdrv_co_zone_report(bs, offset, nr_zones, zones);
+    if (ret == 0 && *nr_zones > want) {
+        ret = -EIO;     /* a driver wrote past the caller's array */
+    }
+    if (ret < 0) {
+        *nr_zones = 0;
+    }
+    tracked_request_end(&req);
+    bdrv_dec_in_flight(bs);
+    return ret;
+}
+
+/*
+ * A management range starts on a zone boundary and covers whole zones;
+ * only the last zone of the device may be shorter than zone_size.
+ * Reset-all names the whole device.
+ */
+static int bdrv_check_zone_mgmt(BlockDriverState *bs, BlockZoneOp op,
+                                int64_t offset, int64_t len)
+{
+    int64_t zone_size = bs->bl.zone_size;
+    int64_t total = bdrv_getlength(bs);
+
+    if (total < 0) {
+        return total;
+    }
+    switch (op) {
+    case BLK_ZO_OPEN:
+    case BLK_ZO_CLOSE:
+    case BLK_ZO_FINISH:
+    case BLK_ZO_RESET:
+        break;
+    case BLK_ZO_RESET_ALL:
+        if (offset != 0 || len != total) {
+            return -EINVAL;
+        }
+        break;
+    default:
+        return -EINVAL;
+    }
+    if (offset < 0 || len <= 0 || offset >= total || len > total - offset) {
+        return -EINVAL;
+    }
+    if (offset % zone_size || (len % zone_size && offset + len != total)) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int coroutine_fn bdrv_co_zone_mgmt(BlockDriverState *bs, BlockZoneOp op,
+                                   int64_t offset, int64_t len)
+{
+    BdrvTrackedRequest req;
+    int ret;
+
+    ret = bdrv_zone_check_node(bs, bs && bs->drv &&
+                               bs->drv->bdrv_co_zone_mgmt);
+    if (ret < 0) {
+        return ret;
+    }
+    ret = bdrv_check_zone_mgmt(bs, op, offset, len);
+    if (ret < 0) {
+        return ret;
+    }
+    if (bs->read_only) {
+        return -EPERM;
+    }
+
+    bdrv_inc_in_flight(bs);
+    tracked_request_begin(&req, bs, offset, len, true, false);
+    tracked_request_wait(&req);
+    ret = bs->drv->bdrv_co_zone_mgmt(bs, op, offset, len);
+    tracked_request_end(&req);
+    bdrv_dec_in_flight(bs);
+    return ret;
+}
+
+/*
+ * What the zoned model asks of an append before any driver sees it: it
+ * names a zone start, carries data, fits the zone and the device's
+ * append limit, and is whole write-granularity blocks (the driver cannot
+ * read-modify-write around a position it does not know yet).
+ */
+static int bdrv_check_zone_append(BlockDriverState *bs, int64_t offset,
+                                  uint64_t bytes, BdrvRequestFlags flags,
+                                  int64_t *zone_end_out)
+{
+    BlockLimits *bl = &bs->bl;
+    int64_t total = bdrv_getlength(bs);
+    int64_t zone_end;
+
+    if (total < 0) {
+        return total;
+    }
+    if (flags & ~BDRV_REQ_FUA) {
+        return -EINVAL;
+    }
+    if (offset < 0 || offset >= total || offset % bl->zone_size) {
+        return -EINVAL;
+    }
+    zone_end = MIN(offset + (int64_t)bl->zone_size, total);
+    if (bytes == 0 || bytes > BDRV_REQUEST_MAX_BYTES ||
+        bytes > (uint64_t)(zone_end - offset)) {
+        return -EINVAL;
+    }
+    if (bytes % bl->request_alignment ||
+        (bl->write_granularity && bytes % bl->write_granularity)) {
+        return -EINVAL;
+    }
+    if (bl->max_append_bytes && bytes > bl->max_append_bytes) {
+        return -EINVAL;
+    }
+    *zone_end_out = zone_end;
+    return 0;
+}
+
+int coroutine_fn bdrv_co_zone_append(BlockDriverState *bs, int64_t *offset,
+                                     QEMUIOVector *qiov,
+                                     BdrvRequestFlags flags)
+{
+    BdrvTrackedRequest req;
+    QEMUIOVector bounce_qiov;
+    uint8_t *bounce = NULL;
+    int64_t pos, zone_end = 0;
+    uint64_t bytes;
+    int ret;
+
+    ret = bdrv_zone_check_node(bs, bs && bs->drv &&
+                               bs->drv->bdrv_co_zone_append);
+    if (ret < 0) {
+        return ret;
+    }
+    if (!offset || !qiov) {
+        return -EINVAL;
+    }
+    pos = *offset;
+    bytes = qiov->size;
+    ret = bdrv_check_zone_append(bs, pos, bytes, flags, &zone_end);
+    if (ret < 0) {
+        return ret;
+    }
+    if (bs->read_only) {
+        return -EPERM;
+    }
+
+    bdrv_inc_in_flight(bs);
+    /* The data lands somewhere in the zone: that is what it touches. */
+    tracked_request_begin(&req, bs, pos, zone_end - pos, true, false);
+    tracked_request_wait(&req);
+
+    /* O_DIRECT memory rules: bounce a vector the driver cannot take. */
+    if (!qiov_slice_fits(bs, qiov, 0, bytes)) {
+        bounce = qemu_try_memalign(bdrv_opt_mem_align(bs), bytes);
+        if (!bounce) {
+            ret = -ENOMEM;
+            goto out;
+        }
+        qemu_iovec_to_buf(qiov, 0, bounce, bytes);
+        qemu_iovec_init_buf(&bounce_qiov, bounce, bytes);
+        qiov = &bounce_qiov;
+    }
+
+    ret = bs->drv->bdrv_co_zone_append(bs, &pos, qiov,
+                                       flags & bs->supported_write_flags);
+    if (ret == 0 && (pos < *offset || pos > zone_end - (int64_t)bytes)) {
+        ret = -EIO;     /* the driver placed it outside the zone */
+    }
+    if (ret == 0 && (flags & BDRV_REQ_FUA) &&
+        !(bs->supported_write_flags & BDRV_REQ_FUA)) {
+        ret = bdrv_co_flush(bs);
+    }
+    if (ret == 0) {
+        *offset = pos;
+    }
+out:
+    qemu_vfree(bounce);
     tracked_request_end(&req);
     bdrv_dec_in_flight(bs);
     return ret;

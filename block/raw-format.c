@@ -1,6 +1,8 @@
 /*
  * The "raw" format: the image is the bytes of its child "file", or the
- * window [offset, offset+size) of them.  Everything is passed through.
+ * window [offset, offset+size) of them.  Everything is passed through;
+ * over a zoned device the window is whole zones and the zone operations
+ * are forwarded, moved into the child's address space and back.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -14,6 +16,37 @@ typedef struct BDRVRawState {
     uint64_t size;
     bool has_size;
 } BDRVRawState;
+
+/*
+ * On a zoned child the window must consist of whole zones, so that zone
+ * starts and zone lengths mean the same on both sides: it starts on a
+ * zone boundary and ends on one or at the end of the device (whose last
+ * zone may be smaller).
+ */
+static int raw_check_zoned_window(BDRVRawState *s, BlockDriverState *file_bs,
+                                  int64_t real_size, Error **errp)
+{
+    uint64_t zone_size = file_bs->bl.zone_size;
+    uint64_t end = s->has_size ? s->offset + s->size : real_size;
+    const char *dev = file_bs->filename[0] ? file_bs->filename :
+                      file_bs->node_name;
+
+    if (s->offset % zone_size) {
+        error_setg(errp, "Offset (%" PRIu64 ") must be a multiple of the "
+                   "zone size (%" PRIu64 ") of the zoned device '%s'",
+                   s->offset, zone_size, dev);
+        return -EINVAL;
+    }
+    if (end % zone_size && end != (uint64_t)real_size) {
+        error_setg(errp, "The end of the window, offset (%" PRIu64 ") + "
+                   "size (%" PRIu64 ") = %" PRIu64 ", must be a multiple of "
+                   "the zone size (%" PRIu64 ") or the end (%" PRId64 ") of "
+                   "the zoned device '%s'", s->offset, s->size, end,
+                   zone_size, real_size, dev);
+        return -EINVAL;
+    }
+    return 0;
+}
 
 static int raw_open(BlockDriverState *bs, QDict *options, int flags,
                     Error **errp)
@@ -63,8 +96,13 @@ static int raw_open(BlockDriverState *bs, QDict *options, int flags,
                    BDRV_SECTOR_SIZE);
         return -EINVAL;
     }
+    if (bdrv_is_zoned(file_bs)) {
+        return raw_check_zoned_window(s, file_bs, real_size, errp);
+    }
     return 0;
 }
+
+static int64_t raw_getlength(BlockDriverState *bs);
 
 static void raw_refresh_limits(BlockDriverState *bs, Error **errp)
 {
@@ -84,6 +122,14 @@ static void raw_refresh_limits(BlockDriverState *bs, Error **errp)
     if (bs->bl.pwrite_zeroes_alignment &&
         s->offset % bs->bl.pwrite_zeroes_alignment) {
         bs->bl.pwrite_zeroes_alignment = 0;
+    }
+    /* The zoned geometry is the child's; only the zone count shrinks. */
+    if (bs->bl.zoned != BLK_Z_NONE && bs->bl.zone_size) {
+        int64_t len = raw_getlength(bs);
+
+        if (len >= 0) {
+            bs->bl.nr_zones = DIV_ROUND_UP(len, bs->bl.zone_size);
+        }
     }
 }
 
@@ -207,6 +253,73 @@ static int coroutine_fn raw_co_block_status(BlockDriverState *bs,
     return BDRV_BLOCK_RAW | BDRV_BLOCK_OFFSET_VALID;
 }
 
+/*
+ * Zone operations: the core checked them against this node's length and
+ * zone geometry; the window is whole zones (raw_check_zoned_window), so
+ * moving by s->offset keeps every zone boundary a zone boundary.
+ */
+static int coroutine_fn raw_co_zone_report(BlockDriverState *bs,
+                                           int64_t offset,
+                                           unsigned int *nr_zones,
+                                           BlockZoneDescriptor *zones)
+{
+    BDRVRawState *s = bs->opaque;
+    uint64_t zone_size = bs->bl.zone_size;
+    int64_t len = raw_getlength(bs);
+    uint64_t in_window;
+    int ret;
+
+    if (len < 0) {
+        return len;
+    }
+    /* Not the child's zones behind the window's end. */
+    in_window = DIV_ROUND_UP(len, zone_size) - offset / zone_size;
+    *nr_zones = MIN(*nr_zones, in_window);
+    ret = bdrv_co_zone_report(bs->file->bs, offset + s->offset, nr_zones,
+                              zones);
+    if (ret < 0) {
+        return ret;
+    }
+    for (unsigned int i = 0; i < *nr_zones; i++) {
+        zones[i].start -= s->offset;
+        /* A wp below the zone (offline zones) keeps its meaningless value. */
+        if (zones[i].wp >= s->offset) {
+            zones[i].wp -= s->offset;
+        }
+    }
+    return 0;
+}
+
+static int coroutine_fn raw_co_zone_mgmt(BlockDriverState *bs,
+                                         BlockZoneOp op, int64_t offset,
+                                         int64_t len)
+{
+    BDRVRawState *s = bs->opaque;
+
+    /* Resetting all of a window is resetting its zones, not the device. */
+    if (op == BLK_ZO_RESET_ALL &&
+        (s->offset || len != bdrv_getlength(bs->file->bs))) {
+        op = BLK_ZO_RESET;
+    }
+    return bdrv_co_zone_mgmt(bs->file->bs, op, offset + s->offset, len);
+}
+
+static int coroutine_fn raw_co_zone_append(BlockDriverState *bs,
+                                           int64_t *offset,
+                                           QEMUIOVector *qiov,
+                                           BdrvRequestFlags flags)
+{
+    BDRVRawState *s = bs->opaque;
+    int64_t pos = *offset + s->offset;
+    int ret;
+
+    ret = bdrv_co_zone_append(bs->file->bs, &pos, qiov, flags);
+    if (ret == 0) {
+        *offset = pos - s->offset;
+    }
+    return ret;
+}
+
 /* Whatever the child knows; a child without an answer means no clusters. */
 static int raw_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
 {
@@ -233,6 +346,9 @@ static BlockDriver bdrv_raw = {
     .bdrv_getlength = raw_getlength,
     .bdrv_get_info = raw_get_info,
     .bdrv_co_block_status = raw_co_block_status,
+    .bdrv_co_zone_report = raw_co_zone_report,
+    .bdrv_co_zone_mgmt = raw_co_zone_mgmt,
+    .bdrv_co_zone_append = raw_co_zone_append,
 };
 
 static void bdrv_raw_init(void)

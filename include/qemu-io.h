@@ -42,6 +42,8 @@ typedef struct QemuIoCmd {
  */
 void qemuio_add_command(const QemuIoCmd *cmd);
 void qemuio_add_builtin_commands(void);
+/* The zone commands (qemu-io-zone-cmds.c), from the above. */
+void qemuio_add_zone_commands(void);
 
 /* Split a line into words and run it; returns the command's result. */
 int qemuio_command(BlockBackend *blk, const char *line);
@@ -66,6 +68,16 @@ void qemuio_print_report(const char *op, const struct timespec *start,
                          int cnt, bool Cflag);
 /* Hex and character dump, 16 bytes a line, as 'read -v'. */
 void qemuio_dump_buffer(const void *buf, int64_t offset, int64_t len);
+/*
+ * A vector with one element per size argument, over one buffer filled
+ * with pattern (page-aligned, or misaligned with -m).  NULL after a
+ * message.  Free the buffer with qemuio_free().
+ */
+void *qemuio_create_iovec(QEMUIOVector *qiov, char **args, int nr,
+                          int pattern);
+void qemuio_free(void *buf);
+/* The flags of a write with the open's cache mode (FUA if writethrough). */
+BdrvRequestFlags qemuio_write_flags(BdrvRequestFlags flags);
 
 /*
  * Open state shared with the front end: write-through caching (every
