@@ -5,7 +5,9 @@
  * Options, probing of limits, block status and the driver tables live
  * here; reads, writes and flushes go to the selected backend (thread pool,
  * Linux AIO or io_uring, see raw-aio.h), the other blocking calls always
- * to the thread pool (block/file-posix-io.c).
+ * to the thread pool (block/file-posix-io.c).  On a zoned host device,
+ * writes pass through the write-pointer tracker and zone calls go to
+ * block/file-posix-zoned.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -54,6 +56,9 @@ typedef struct BDRVRawState {
     bool no_async_flush;        /* libaio fdsync refused: use the pool */
     /* A failed fdatasync leaves the page cache in an unknown state. */
     bool page_cache_inconsistent;
+
+    /* A zoned host device: its write-pointer tracker (else NULL). */
+    RawZoned *zoned;
 } BDRVRawState;
 
 static const char *const raw_aio_names[] = {
@@ -328,6 +333,9 @@ static int raw_select_backend(BDRVRawState *s, AioContext *ctx, Error **errp)
     return 0;
 }
 
+static int coroutine_fn raw_zoned_write(void *opaque, int64_t offset,
+                                        QEMUIOVector *qiov);
+
 static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
                            bool device, Error **errp)
 {
@@ -335,6 +343,7 @@ static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
     const char *drv_name = bs->drv->format_name;
     AioContext *ctx = bs->aio_context ? bs->aio_context
                                       : qemu_get_current_aio_context();
+    BlockLimits zl = { 0 };
     struct stat st;
     int oflags, ret;
 
@@ -401,11 +410,33 @@ static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
     s->is_device = device;
     s->is_blkdev = S_ISBLK(st.st_mode);
 
+    if (s->is_blkdev) {
+        ret = raw_zoned_probe(s->fd, &st, s->filename, &zl, errp);
+        if (ret < 0) {
+            return ret;
+        }
+        if (zl.zoned != BLK_Z_NONE && !s->direct) {
+            error_setg(errp, "'%s' is a zoned block device (%s): it needs "
+                       "cache.direct=on, because buffered writes do not "
+                       "move the write pointer", s->filename,
+                       zl.zoned == BLK_Z_HM ? "host-managed" : "host-aware");
+            return -EINVAL;
+        }
+    }
+
     ret = raw_select_backend(s, ctx, errp);
     if (ret < 0) {
         return ret;
     }
     raw_probe_limits(s, &st);
+
+    if (zl.zoned != BLK_Z_NONE) {
+        s->zoned = raw_zoned_open(s->fd, s->filename, &zl, s->max_transfer,
+                                  IOV_MAX, raw_zoned_write, s, errp);
+        if (!s->zoned) {
+            return -EIO;
+        }
+    }
 
     bs->supported_zero_flags = BDRV_REQ_MAY_UNMAP | BDRV_REQ_NO_FALLBACK;
     if (!bs->filename[0]) {
@@ -418,6 +449,8 @@ static void raw_close(BlockDriverState *bs)
 {
     BDRVRawState *s = bs->opaque;
 
+    raw_zoned_close(s->zoned);
+    s->zoned = NULL;
     if (s->backends) {
         for (guint i = 0; i < s->backends->len; i++) {
             raw_backend_detach(&g_array_index(s->backends, RawCtxBackend, i));
@@ -467,6 +500,9 @@ static void raw_refresh_limits(BlockDriverState *bs, Error **errp)
     bs->bl.pdiscard_alignment = s->discard_granularity;
     bs->bl.logical_block_size = s->logical_bs;
     bs->bl.physical_block_size = s->physical_bs;
+    if (s->zoned) {
+        raw_zoned_get_limits(s->zoned, &bs->bl);
+    }
 }
 
 /* ---- I/O ---- */
@@ -520,6 +556,23 @@ static int coroutine_fn raw_co_submit(BDRVRawState *s, RawAioOp op,
     return luring_co_submit(b->luring, &req);
 }
 
+/* The device write of the zone tracker. */
+static int coroutine_fn raw_zoned_write(void *opaque, int64_t offset,
+                                        QEMUIOVector *qiov)
+{
+    return raw_co_submit(opaque, RAW_AIO_WRITE, offset, qiov);
+}
+
+/* Writes to a zoned device go through its write-pointer tracker. */
+static int coroutine_fn raw_co_rw_one(BDRVRawState *s, RawAioOp op,
+                                      int64_t offset, QEMUIOVector *qiov)
+{
+    if (s->zoned && op == RAW_AIO_WRITE) {
+        return raw_zoned_pwritev(s->zoned, offset, qiov);
+    }
+    return raw_co_submit(s, op, offset, qiov);
+}
+
 static int coroutine_fn raw_co_rw(BlockDriverState *bs, int64_t offset,
                                   int64_t bytes, QEMUIOVector *qiov,
                                   RawAioOp op)
@@ -532,12 +585,12 @@ static int coroutine_fn raw_co_rw(BlockDriverState *bs, int64_t offset,
         return 0;
     }
     if (qiov->size == (size_t)bytes) {
-        return raw_co_submit(s, op, offset, qiov);
+        return raw_co_rw_one(s, op, offset, qiov);
     }
     if (qemu_iovec_init_slice(&slice, qiov, 0, bytes) < 0) {
         return -EINVAL;
     }
-    ret = raw_co_submit(s, op, offset, &slice);
+    ret = raw_co_rw_one(s, op, offset, &slice);
     qemu_iovec_destroy(&slice);
     return ret;
 }
@@ -612,7 +665,11 @@ static int coroutine_fn raw_co_pwrite_zeroes(BlockDriverState *bs,
     BDRVRawState *s = bs->opaque;
     int ret;
 
-    if (s->is_device && !s->is_blkdev) {
+    /*
+     * Zeroing ioctls bypass the write-pointer tracker: on a zoned device
+     * the core writes zero buffers instead, through raw_co_pwritev().
+     */
+    if ((s->is_device && !s->is_blkdev) || s->zoned) {
         return -ENOTSUP;
     }
     /* Deallocating: a hole reads as zeroes (on devices: fast zeroing). */
@@ -819,6 +876,47 @@ static int coroutine_fn raw_co_block_status(BlockDriverState *bs,
            BDRV_BLOCK_OFFSET_VALID;
 }
 
+/* ---- zoned host devices (block/file-posix-zoned.c does the work) ---- */
+
+static int coroutine_fn raw_co_zone_report(BlockDriverState *bs,
+                                           int64_t offset,
+                                           unsigned int *nr_zones,
+                                           BlockZoneDescriptor *zones)
+{
+    BDRVRawState *s = bs->opaque;
+
+    if (!s->zoned) {
+        return -ENOTSUP;
+    }
+    return raw_zoned_report(s->zoned, offset, nr_zones, zones);
+}
+
+static int coroutine_fn raw_co_zone_mgmt(BlockDriverState *bs,
+                                         BlockZoneOp op, int64_t offset,
+                                         int64_t len)
+{
+    BDRVRawState *s = bs->opaque;
+
+    if (!s->zoned) {
+        return -ENOTSUP;
+    }
+    return raw_zoned_mgmt(s->zoned, op, offset, len);
+}
+
+static int coroutine_fn raw_co_zone_append(BlockDriverState *bs,
+                                           int64_t *offset,
+                                           QEMUIOVector *qiov,
+                                           BdrvRequestFlags flags)
+{
+    BDRVRawState *s = bs->opaque;
+
+    /* FUA is not in supported_write_flags: the core flushes after. */
+    if (!s->zoned) {
+        return -ENOTSUP;
+    }
+    return raw_zoned_append(s->zoned, offset, qiov);
+}
+
 /* ---- introspection for tests ---- */
 
 void raw_get_info(BlockDriverState *bs, RawInfo *info)
@@ -835,7 +933,12 @@ void raw_get_info(BlockDriverState *bs, RawInfo *info)
         .zero_range = !s->no_zero_range,
         .punch_hole = !s->no_punch_hole,
         .seek_data = !s->no_seek_data,
+        .zoned = s->zoned != NULL,
     };
+    if (s->zoned) {
+        zone_wp_get_stats(raw_zoned_tracker(s->zoned), &info->zone_stats);
+        info->zone_wps = zone_wp_get_wps(raw_zoned_tracker(s->zoned));
+    }
 }
 
 /* ---- driver tables ---- */
@@ -874,6 +977,9 @@ static BlockDriver bdrv_host_device = {
     .bdrv_getlength = raw_getlength,
     .bdrv_get_allocated_file_size = raw_get_allocated_file_size,
     .bdrv_co_block_status = raw_co_block_status,
+    .bdrv_co_zone_report = raw_co_zone_report,
+    .bdrv_co_zone_mgmt = raw_co_zone_mgmt,
+    .bdrv_co_zone_append = raw_co_zone_append,
 };
 
 static void bdrv_file_init(void)

@@ -18,6 +18,7 @@
 #define BLOCK_RAW_AIO_H
 
 #include "block/block-common.h"
+#include "block/zone-wp.h"
 
 typedef enum RawAioBackend {
     RAW_AIO_THREADS,
@@ -126,6 +127,95 @@ static inline bool luring_get_stats(AioContext *ctx, RawAioStats *stats)
 }
 #endif
 
+/* ---- zoned host devices (block/file-posix-zoned.c) ---- */
+
+typedef struct RawZoned RawZoned;
+
+/* The node's own write path (its backend, O_DIRECT): 0 or -errno. */
+typedef int coroutine_fn RawZonedWriteFunc(void *opaque, int64_t offset,
+                                           QEMUIOVector *qiov);
+
+#ifdef CONFIG_BLKZONED
+/*
+ * The zoned model of the block device fd from sysfs (queue/zoned,
+ * chunk_sectors, nr_zones, max_open_zones, max_active_zones,
+ * zone_append_max_bytes, zone_write_granularity, block sizes; for a
+ * partition those of its disk).  Fills the zoned fields of *bl and returns
+ * 0; bl->zoned stays BLK_Z_NONE for a device that is not zoned or has no
+ * such attributes.  A negative errno with *errp for a zoned device that
+ * cannot be used (a partition, a broken geometry).
+ */
+int raw_zoned_probe(int fd, const struct stat *st, const char *filename,
+                    BlockLimits *bl, Error **errp);
+/*
+ * Report every zone (BLKREPORTZONE, blocking) and start tracking write
+ * pointers.  bl comes from raw_zoned_probe(); max_transfer and max_iov
+ * bound a coalesced append write (0 = none).
+ */
+RawZoned *raw_zoned_open(int fd, const char *filename, const BlockLimits *bl,
+                         uint64_t max_transfer, int max_iov,
+                         RawZonedWriteFunc *write, void *opaque,
+                         Error **errp);
+void raw_zoned_close(RawZoned *z);
+/* Copy the zoned fields (capacity: the one of all full-size zones). */
+void raw_zoned_get_limits(RawZoned *z, BlockLimits *bl);
+ZoneWpTracker *raw_zoned_tracker(RawZoned *z);
+/* Writes go through the tracker; report and mgmt ioctls to the pool. */
+int coroutine_fn raw_zoned_pwritev(RawZoned *z, int64_t offset,
+                                   QEMUIOVector *qiov);
+int coroutine_fn raw_zoned_append(RawZoned *z, int64_t *offset,
+                                  QEMUIOVector *qiov);
+int coroutine_fn raw_zoned_mgmt(RawZoned *z, BlockZoneOp op, int64_t offset,
+                                int64_t len);
+int coroutine_fn raw_zoned_report(RawZoned *z, int64_t offset,
+                                  unsigned int *nr_zones,
+                                  BlockZoneDescriptor *zones);
+#else
+/* Without linux/blkzoned.h nothing is zoned; the rest is never reached. */
+static inline int raw_zoned_probe(int fd, const struct stat *st,
+                                  const char *filename, BlockLimits *bl,
+                                  Error **errp)
+{
+    bl->zoned = BLK_Z_NONE;
+    return 0;
+}
+static inline RawZoned *raw_zoned_open(int fd, const char *filename,
+                                       const BlockLimits *bl,
+                                       uint64_t max_transfer, int max_iov,
+                                       RawZonedWriteFunc *write,
+                                       void *opaque, Error **errp)
+{
+    return NULL;
+}
+static inline void raw_zoned_close(RawZoned *z) { }
+static inline void raw_zoned_get_limits(RawZoned *z, BlockLimits *bl) { }
+static inline ZoneWpTracker *raw_zoned_tracker(RawZoned *z)
+{
+    return NULL;
+}
+static inline int coroutine_fn raw_zoned_pwritev(RawZoned *z, int64_t offset,
+                                                 QEMUIOVector *qiov)
+{
+    return -ENOTSUP;
+}
+static inline int coroutine_fn raw_zoned_append(RawZoned *z, int64_t *offset,
+                                                QEMUIOVector *qiov)
+{
+    return -ENOTSUP;
+}
+static inline int coroutine_fn raw_zoned_mgmt(RawZoned *z, BlockZoneOp op,
+                                              int64_t offset, int64_t len)
+{
+    return -ENOTSUP;
+}
+static inline int coroutine_fn raw_zoned_report(RawZoned *z, int64_t offset,
+                                                unsigned int *nr_zones,
+                                                BlockZoneDescriptor *zones)
+{
+    return -ENOTSUP;
+}
+#endif
+
 /* ---- introspection of a file/host_device node (block/file-posix.c) ---- */
 
 typedef struct RawInfo {
@@ -139,6 +229,10 @@ typedef struct RawInfo {
     bool zero_range;
     bool punch_hole;
     bool seek_data;
+    /* A zoned host device: its tracker's counters and cached pointers. */
+    bool zoned;
+    ZoneWpStats zone_stats;
+    const BlockZoneWps *zone_wps;
 } RawInfo;
 
 /* For tests and tools: bs must be a "file" or "host_device" node. */
