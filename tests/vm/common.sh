@@ -1,6 +1,8 @@
 # Sourced (not run) by the scripts of the VM test tier: shared paths and helpers.
 # shellcheck shell=bash
 
+# Plain C locale: decimal points in $EPOCHREALTIME and awk, English tool messages.
+export LC_ALL=C
 ZBD_VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ZBD_VM_ROOT=$(cd "$ZBD_VM_DIR/../.." && pwd)
 # Everything generated (kernel .deb, unpacked kernel, initramfs, logs) lives here.

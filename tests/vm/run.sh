@@ -39,6 +39,8 @@ Always in the guest: busybox, bash, blkzone, blkdiscard, blockdev, lsblk, the
 libraries of the ELF executables in the shared directories, and the command
 itself if it is a host program busybox lacks.
 Exit status: the command's; 124 on timeout; 125 if the VM or the runner failed.
+Environment: ZBD_VM_STATE (default build-vm/), ZBD_VM_ACCEL, ZBD_VM_KEEP=1 (keep the
+run's directory with the initramfs, console log and QEMU log).
 EOF
 }
 die() { echo "run.sh: $*" >&2; exit 125; }
@@ -128,7 +130,7 @@ canon_dir() {   # canonical form of a directory, cached: a fork per library adds
 add_file() {    # host path (kept at its canonical directory; symlinks are followed)
     local f=$1
     [[ $f == /* ]] || f=$PWD/$f
-    canon_dir "$(dirname "$f")"
+    canon_dir "${f%/*}/"
     GUEST[${REPLY%/}/${f##*/}]=$f
 }
 ELFS=()         # executables whose libraries are needed (files or in shares)
@@ -264,7 +266,8 @@ for p in out err status; do
 done
 i=0
 for s in "${SHARES[@]}"; do
-    QEMU+=(-fsdev "local,id=fs$i,path=${s//,/,,},security_model=none"
+    # (multidevs=remap: inode numbers stay unique if the share spans file systems)
+    QEMU+=(-fsdev "local,id=fs$i,path=${s//,/,,},security_model=none,multidevs=remap"
            -device "virtio-9p-pci,fsdev=fs$i,mount_tag=zbd$i")
     i=$((i + 1))
 done
