@@ -154,6 +154,11 @@ int raw_zoned_probe(int fd, const struct stat *st, const char *filename,
 
 /* ---- the ioctls (run on thread-pool workers, or at open) ---- */
 
+/*
+ * A kernel zone in bytes.  Read-only and offline zones have no write
+ * pointer (null_blk reports all ones): that stays all ones, not a
+ * shifted-out value.
+ */
 static void raw_zoned_from_blk(const struct blk_zone *bz, bool has_cap,
                                BlockZoneDescriptor *d)
 {
@@ -161,7 +166,8 @@ static void raw_zoned_from_blk(const struct blk_zone *bz, bool has_cap,
         .start = bz->start << BDRV_SECTOR_BITS,
         .length = bz->len << BDRV_SECTOR_BITS,
         .cap = (has_cap ? bz->capacity : bz->len) << BDRV_SECTOR_BITS,
-        .wp = bz->wp << BDRV_SECTOR_BITS,
+        .wp = bz->wp > (UINT64_MAX >> BDRV_SECTOR_BITS)
+              ? UINT64_MAX : bz->wp << BDRV_SECTOR_BITS,
         .type = bz->type,
         .state = bz->cond,
     };
