@@ -43,11 +43,15 @@ static void zone_report_help(void)
 " 'zrp 0 4' - reports the first four zones\n"
 "\n"
 " Each zone is a line with its start, length, capacity and write pointer\n"
-" in 512-byte sectors, its condition (zcond, the kernel's number) and its\n"
+" in 512-byte sectors, its condition (zcond: the kernel's number) and its\n"
 " type (1 conventional, 2 sequential write required, 3 preferred).\n"
-" -v, -- also print the condition and type by name, and start, length,\n"
-"        capacity and write pointer in bytes, in parentheses at the end\n"
-"        of the line\n"
+" -v, -- also print, in parentheses at the end of each line, the\n"
+"        condition and the type by name and the four values in bytes:\n"
+"        ... [type: 2] (implicit-open, seq-write-required; bytes: start\n"
+"        134217728, len 67108864, cap 67108864, wptr 134221824)\n"
+"        Conditions: not-wp, empty, implicit-open, explicit-open, closed,\n"
+"        read-only, full, offline.  Types: conventional,\n"
+"        seq-write-required, seq-write-preferred.\n"
 "\n");
 }
 

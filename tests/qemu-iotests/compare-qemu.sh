@@ -29,6 +29,8 @@ fi
 declare -A known
 known[012]="usage texts: commands and options not implemented here are not"
 known[012]+=" listed, our own version line"
+known[014]="zone command additions: zrp -v and its help; QEMU aborts on"
+known[014]+=" 'zrp 0 4294967295' (it allocates every descriptor)"
 known[005:io_uring]="QEMU 10.0.2 hangs with io_uring on the short read at"
 known[005:io_uring]+=" the end of a 1000-byte image"
 
