@@ -12,6 +12,9 @@
  */
 #include "qemu/osdep.h"
 #include "block/zone-wp.h"
+#include "block/block_int.h"
+#include "sysemu/block-backend.h"
+#include "qemu/keyval.h"
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
 
@@ -1297,6 +1300,57 @@ static void test_mgmt_reset_all_busy(void)
     fake_free(d);
 }
 
+/* ---- file-posix: what has no zoned attributes is simply not zoned ---- */
+
+/* sized: the node has data (for /dev/null every range is out of bounds) */
+static void check_not_zoned(const char *optstr, bool sized)
+{
+    QDict *opts = keyval_parse(optstr, NULL, &error_abort);
+    BlockBackend *blk = blk_new_open(NULL, opts, BDRV_O_RDWR, &error_abort);
+    BlockZoneDescriptor z;
+    unsigned int n = 1;
+    int64_t off = 0;
+    BlockLimits bl;
+    uint8_t buf[512] = { 0 };
+    QEMUIOVector qiov;
+
+    g_test_message("%s", optstr);
+    blk_get_zone_limits(blk, &bl);
+    g_assert_cmpint(bl.zoned, ==, BLK_Z_NONE);
+    g_assert_false(bdrv_is_zoned(blk_bs(blk)));
+    g_assert_cmpint(blk_zone_report(blk, 0, &n, &z), ==, -ENOTSUP);
+    if (!sized) {
+        blk_unref(blk);
+        return;
+    }
+    g_assert_cmpint(blk_zone_mgmt(blk, BLK_ZO_RESET, 0, 512), ==, -ENOTSUP);
+    qemu_iovec_init_buf(&qiov, buf, sizeof(buf));
+    g_assert_cmpint(blk_zone_append(blk, &off, &qiov, 0), ==, -ENOTSUP);
+    /* Writes anywhere, as always. */
+    g_assert_cmpint(blk_pwrite(blk, 0, sizeof(buf), buf, 0), ==, 0);
+    blk_unref(blk);
+}
+
+static void test_file_posix_not_zoned(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("test-zone-wp-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "img", NULL);
+    g_autofree char *file = NULL, *dev = NULL;
+
+    g_assert_true(g_file_set_contents(path, "", 0, NULL));
+    g_assert_cmpint(truncate(path, 1 << 20), ==, 0);
+    file = g_strdup_printf("driver=raw,file.driver=file,file.filename=%s",
+                           path);
+    check_not_zoned(file, true);
+    /* A character device: host_device takes it, there is no sysfs queue. */
+    dev = g_strdup("driver=host_device,filename=/dev/null");
+    if (access("/dev/null", W_OK) == 0) {
+        check_not_zoned(dev, false);
+    }
+    g_assert_cmpint(unlink(path), ==, 0);
+    g_assert_cmpint(rmdir(dir), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1321,5 +1375,7 @@ int main(int argc, char **argv)
     g_test_add_func("/zone-wp/mgmt/barrier", test_mgmt_barrier);
     g_test_add_func("/zone-wp/mgmt/reset-all-busy",
                     test_mgmt_reset_all_busy);
+    g_test_add_func("/zone-wp/file-posix/not-zoned",
+                    test_file_posix_not_zoned);
     return g_test_run();
 }
