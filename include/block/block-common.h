@@ -61,6 +61,37 @@ typedef enum {
     PREALLOC_MODE_FULL,   /* write zeroes into the new area */
 } PreallocMode;
 
+/* One "-o" creation option, for qemu-img create -o help. */
+typedef enum {
+    BLOCK_OPT_SIZE,        /* size with suffixes */
+    BLOCK_OPT_NUMBER,
+    BLOCK_OPT_BOOL,
+    BLOCK_OPT_STRING,
+} BlockCreateOptionType;
+
+typedef struct BlockCreateOptionDesc {
+    const char *name;
+    BlockCreateOptionType type;
+    const char *help;
+    const char *def_value_str;   /* printed as the default, may be NULL */
+} BlockCreateOptionDesc;
+
+typedef enum {
+    BDRV_FIX_NONE = 0,
+    BDRV_FIX_LEAKS = 1,
+    BDRV_FIX_ERRORS = 2,
+} BdrvCheckMode;
+
+/* Result of bdrv_check(): counts plus one human-readable line per finding. */
+typedef struct BdrvCheckResult {
+    int corruptions;
+    int leaks;
+    int check_errors;
+    int corruptions_fixed;
+    int leaks_fixed;
+    GPtrArray *messages;         /* char *, owned; may be NULL */
+} BdrvCheckResult;
+
 typedef struct BlockDriverInfo {
     int cluster_size;
     int64_t vm_state_offset;

@@ -58,6 +58,21 @@ int64_t bdrv_get_allocated_file_size(BlockDriverState *bs);
 int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
 
 /*
+ * Create an image of format drv_name (its bdrv_create).  Takes ownership
+ * of opts (may be NULL); unknown options fail naming the key.
+ */
+int bdrv_create(const char *drv_name, const char *filename, QDict *opts,
+                int64_t size, Error **errp);
+/* The -o options of a format, or NULL if it cannot create images. */
+const BlockCreateOptionDesc *bdrv_create_options(const char *drv_name);
+/* Run the driver's check; -ENOTSUP if it has none. */
+int bdrv_check(BlockDriverState *bs, BdrvCheckResult *result,
+               BdrvCheckMode fix);
+void bdrv_check_result_cleanup(BdrvCheckResult *result);
+/* Format-specific info lines (may append nothing). */
+void bdrv_format_specific_info(BlockDriverState *bs, GString *out);
+
+/*
  * Block status of [offset, offset+bytes) in bs; *pnum gets the length of
  * the run with the same status (> 0 unless offset is at the end).
  * Returns BDRV_BLOCK_* flags or negative errno.  map/file may be NULL.

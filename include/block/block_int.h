@@ -66,6 +66,21 @@ struct BlockDriver {
     int (*bdrv_get_info)(BlockDriverState *bs, BlockDriverInfo *bdi);
 
     /*
+     * Image creation (qemu-img create).  opts holds the -o options; the
+     * driver takes the ones it knows (qdict_take_*), the caller rejects
+     * leftovers.  size is the virtual disk size in bytes.  create_opts
+     * lists the options for "-o help" (NULL-terminated by name).
+     */
+    int (*bdrv_create)(const char *filename, QDict *opts, int64_t size,
+                       Error **errp);
+    const BlockCreateOptionDesc *create_opts;
+    /* Consistency check (qemu-img check); repair when fix is set. */
+    int (*bdrv_check)(BlockDriverState *bs, BdrvCheckResult *result,
+                      BdrvCheckMode fix);
+    /* Extra "key: value" lines for qemu-img info, appended to out. */
+    void (*bdrv_format_specific_info)(BlockDriverState *bs, GString *out);
+
+    /*
      * Block status of [offset, offset+bytes): the core has clamped the range
      * to the length and aligned it to request_alignment.  Must set
      * *pnum > 0 (progress) or fail.  want_zero=false: prefer a large *pnum;
