@@ -71,10 +71,14 @@ static const QemuIoCmd zone_report_cmd = {
 
 static void zone_print(const BlockZoneDescriptor *z, bool verbose)
 {
+    /* No write pointer (read-only, offline): all ones, as QEMU prints it. */
+    uint64_t wp_sectors = z->wp == UINT64_MAX ? UINT64_MAX
+                                               : z->wp >> BDRV_SECTOR_BITS;
+
     printf("start: 0x%" PRIx64 ", len 0x%" PRIx64 ", cap 0x%" PRIx64
            ", wptr 0x%" PRIx64 ", zcond:%u, [type: %u]",
            z->start >> BDRV_SECTOR_BITS, z->length >> BDRV_SECTOR_BITS,
-           z->cap >> BDRV_SECTOR_BITS, z->wp >> BDRV_SECTOR_BITS,
+           z->cap >> BDRV_SECTOR_BITS, wp_sectors,
            (unsigned)z->state, (unsigned)z->type);
     if (verbose) {
         printf(" (%s, %s; bytes: start %" PRIu64 ", len %" PRIu64
