@@ -808,3 +808,111 @@ BlockDriverState *bdrv_open(const char *filename, QDict *options, int flags,
     }
     return bdrv_open_node(opts, flags, errp);
 }
+
+/* ---- image creation, checks and info (qemu-img) ---- */
+
+static bool create_opts_has(const BlockCreateOptionDesc *desc,
+                            const char *name)
+{
+    for (; desc && desc->name; desc++) {
+        if (!strcmp(desc->name, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+const BlockCreateOptionDesc *bdrv_create_options(const char *drv_name)
+{
+    BlockDriver *drv = bdrv_find_format(drv_name);
+
+    return drv && drv->bdrv_create ? drv->create_opts : NULL;
+}
+
+/*
+ * Unknown keys are refused before anything touches the file, so that a
+ * typo in -o never leaves a half-made image behind (as QEMU).  A format
+ * creates its file through the "file" protocol, whose options it passes
+ * on: they are known too.
+ */
+int bdrv_create(const char *drv_name, const char *filename, QDict *opts,
+                int64_t size, Error **errp)
+{
+    g_autoptr(QDict) o = opts ? opts : qdict_new();
+    const BlockCreateOptionDesc *proto = bdrv_create_options("file");
+    BlockDriver *drv = bdrv_find_format(drv_name);
+    g_autofree const char **keys = NULL;
+    size_t n;
+    int ret;
+
+    if (!drv) {
+        error_setg(errp, "Unknown file format '%s'", drv_name);
+        return -ENOENT;
+    }
+    if (!drv->bdrv_create) {
+        error_setg(errp, "Format driver '%s' does not support image "
+                   "creation", drv_name);
+        return -ENOTSUP;
+    }
+    if (size < 0) {
+        error_setg(errp, "Invalid image size %" PRId64 " for '%s'", size,
+                   filename);
+        return -EINVAL;
+    }
+    keys = qdict_keys(o, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (!create_opts_has(drv->create_opts, keys[i]) &&
+            !(drv->is_format && create_opts_has(proto, keys[i]))) {
+            error_setg(errp, "Invalid parameter '%s'", keys[i]);
+            return -EINVAL;
+        }
+    }
+    ret = drv->bdrv_create(filename, o, size, errp);
+    if (ret < 0) {
+        return ret;
+    }
+    /* A driver that left a known option unused: say so, not silently. */
+    return qdict_check_empty(o, errp) ? 0 : -EINVAL;
+}
+
+int bdrv_check(BlockDriverState *bs, BdrvCheckResult *result,
+               BdrvCheckMode fix)
+{
+    memset(result, 0, sizeof(*result));
+    result->messages = g_ptr_array_new_with_free_func(g_free);
+    if (!bs || !bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (!bs->drv->bdrv_check) {
+        return -ENOTSUP;
+    }
+    if (fix && bs->read_only) {
+        return -EPERM;
+    }
+    return bs->drv->bdrv_check(bs, result, fix);
+}
+
+void bdrv_check_result_cleanup(BdrvCheckResult *result)
+{
+    if (result->messages) {
+        g_ptr_array_free(result->messages, true);
+        result->messages = NULL;
+    }
+}
+
+void bdrv_format_specific_info(BlockDriverState *bs, GString *out)
+{
+    if (bs && bs->drv && bs->drv->bdrv_format_specific_info) {
+        bs->drv->bdrv_format_specific_info(bs, out);
+    }
+}
+
+const char *bdrv_get_filename(BlockDriverState *bs)
+{
+    return bs->filename;
+}
+
+BlockDriverState *bdrv_get_file_bs(BlockDriverState *bs)
+{
+    return bs->file ? bs->file->bs : NULL;
+}

@@ -941,6 +941,173 @@ void raw_get_info(BlockDriverState *bs, RawInfo *info)
     }
 }
 
+/* ---- image creation (qemu-img create) ---- */
+
+typedef enum {
+    RAW_CREATE_PREALLOC_OFF,
+    RAW_CREATE_PREALLOC_FALLOC,
+    RAW_CREATE_PREALLOC_FULL,
+} RawCreatePrealloc;
+
+static const char *const raw_prealloc_names[] = { "off", "falloc", "full",
+                                                  NULL };
+
+/* Write zeroes over [0, size): preallocation=full. */
+static int raw_create_write_zeroes(int fd, int64_t size)
+{
+    const size_t chunk = 1 << 20;
+    g_autofree uint8_t *buf = g_malloc0(chunk);
+    int64_t pos = 0;
+
+    while (pos < size) {
+        ssize_t n = pwrite(fd, buf, MIN((int64_t)chunk, size - pos), pos);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return -errno;
+        }
+        pos += n;
+    }
+    return 0;
+}
+
+/*
+ * A device file is used as it is, as long as it is large enough; a regular
+ * file is emptied first, then given its new size: "qemu-img create"
+ * overwrites an existing image, as QEMU does.
+ */
+static int raw_create_device(int fd, const struct stat *st,
+                             const char *filename, int64_t size,
+                             RawCreatePrealloc prealloc, Error **errp)
+{
+    uint64_t dev_size;
+    off_t end;
+
+    if (prealloc != RAW_CREATE_PREALLOC_OFF) {
+        error_setg(errp, "Preallocation is not supported for the host "
+                   "device '%s'", filename);
+        return -ENOTSUP;
+    }
+    if (S_ISBLK(st->st_mode) && ioctl(fd, BLKGETSIZE64, &dev_size) == 0) {
+        end = dev_size;
+    } else {
+        end = lseek(fd, 0, SEEK_END);
+        if (end < 0) {
+            error_setg_errno(errp, errno, "Could not get the size of '%s'",
+                             filename);
+            return -errno;
+        }
+    }
+    if (size > end) {
+        error_setg(errp, "Cannot grow device files");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int raw_create_file(int fd, const char *filename, int64_t size,
+                           RawCreatePrealloc prealloc, Error **errp)
+{
+    int ret = 0;
+
+    if (ftruncate(fd, 0) < 0) {
+        error_setg_errno(errp, errno, "Could not clear the file '%s'",
+                         filename);
+        return -errno;
+    }
+    switch (prealloc) {
+    case RAW_CREATE_PREALLOC_OFF:
+        if (ftruncate(fd, size) < 0) {
+            ret = -errno;
+        }
+        break;
+    case RAW_CREATE_PREALLOC_FALLOC:
+        /* posix_fallocate() returns the error instead of setting errno. */
+        ret = size ? -posix_fallocate(fd, 0, size) : 0;
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not preallocate data for "
+                             "the new file");
+            return ret;
+        }
+        break;
+    case RAW_CREATE_PREALLOC_FULL:
+        ret = raw_create_write_zeroes(fd, size);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not write zeros for "
+                             "preallocation");
+            return ret;
+        }
+        break;
+    }
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not resize file");
+        return ret;
+    }
+    if (prealloc != RAW_CREATE_PREALLOC_OFF && fsync(fd) < 0) {
+        error_setg_errno(errp, errno, "Could not flush the new file");
+        return -errno;
+    }
+    return 0;
+}
+
+static int raw_create(const char *filename, QDict *opts, int64_t size,
+                      Error **errp)
+{
+    struct stat st;
+    int prealloc;
+    int fd, ret;
+
+    if (!qdict_take_enum(opts, "preallocation", raw_prealloc_names,
+                         RAW_CREATE_PREALLOC_OFF, &prealloc, errp)) {
+        return -EINVAL;
+    }
+    /* Whole sectors, as QEMU: the block layer sees sectors anyway. */
+    if (size <= INT64_MAX - (int64_t)BDRV_SECTOR_SIZE) {
+        size = QEMU_ALIGN_UP(size, BDRV_SECTOR_SIZE);
+    }
+    do {
+        fd = open(filename, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        ret = -errno;
+        error_setg_errno(errp, -ret, "Could not create '%s'", filename);
+        return ret;
+    }
+    if (fstat(fd, &st) < 0) {
+        ret = -errno;
+        error_setg_errno(errp, -ret, "Could not stat '%s'", filename);
+    } else if (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)) {
+        ret = raw_create_device(fd, &st, filename, size, prealloc, errp);
+    } else if (S_ISREG(st.st_mode)) {
+        ret = raw_create_file(fd, filename, size, prealloc, errp);
+    } else {
+        error_setg(errp, "'%s' is neither a regular file nor a device",
+                   filename);
+        ret = -EINVAL;
+    }
+    if (close(fd) < 0 && ret == 0) {
+        ret = -errno;
+        error_setg_errno(errp, -ret, "Could not close the new file");
+    }
+    return ret;
+}
+
+static const BlockCreateOptionDesc raw_create_opts[] = {
+    {
+        .name = "size",
+        .type = BLOCK_OPT_SIZE,
+        .help = "Virtual disk size",
+    }, {
+        .name = "preallocation",
+        .type = BLOCK_OPT_STRING,
+        .help = "Preallocation mode (allowed values: off, falloc, full)",
+        .def_value_str = "off",
+    },
+    { NULL }
+};
+
 /* ---- driver tables ---- */
 
 static BlockDriver bdrv_file = {
@@ -959,6 +1126,8 @@ static BlockDriver bdrv_file = {
     .bdrv_getlength = raw_getlength,
     .bdrv_get_allocated_file_size = raw_get_allocated_file_size,
     .bdrv_co_block_status = raw_co_block_status,
+    .bdrv_create = raw_create,
+    .create_opts = raw_create_opts,
 };
 
 static BlockDriver bdrv_host_device = {

@@ -332,6 +332,33 @@ static int raw_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
     return ret;
 }
 
+/*
+ * raw adds nothing to the bytes: creating it is creating the file, which
+ * takes every option left (bdrv_create() owns the dict it is given).
+ */
+static int raw_create(const char *filename, QDict *opts, int64_t size,
+                      Error **errp)
+{
+    QDict *proto_opts = qdict_clone(opts);
+    g_autofree const char **keys = NULL;
+    size_t n;
+
+    keys = qdict_keys(proto_opts, &n);
+    for (size_t i = 0; i < n; i++) {
+        qdict_del(opts, keys[i]);
+    }
+    return bdrv_create("file", filename, proto_opts, size, errp);
+}
+
+static const BlockCreateOptionDesc raw_create_opts[] = {
+    {
+        .name = "size",
+        .type = BLOCK_OPT_SIZE,
+        .help = "Virtual disk size",
+    },
+    { NULL }
+};
+
 static BlockDriver bdrv_raw = {
     .format_name = "raw",
     .instance_size = sizeof(BDRVRawState),
@@ -349,6 +376,8 @@ static BlockDriver bdrv_raw = {
     .bdrv_co_zone_report = raw_co_zone_report,
     .bdrv_co_zone_mgmt = raw_co_zone_mgmt,
     .bdrv_co_zone_append = raw_co_zone_append,
+    .bdrv_create = raw_create,
+    .create_opts = raw_create_opts,
 };
 
 static void bdrv_raw_init(void)

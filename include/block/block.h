@@ -71,6 +71,10 @@ int bdrv_check(BlockDriverState *bs, BdrvCheckResult *result,
 void bdrv_check_result_cleanup(BdrvCheckResult *result);
 /* Format-specific info lines (may append nothing). */
 void bdrv_format_specific_info(BlockDriverState *bs, GString *out);
+/* For qemu-img info: the name bs was opened with ("" if none), and the
+ * node of its primary child "file" (NULL if it has none). */
+const char *bdrv_get_filename(BlockDriverState *bs);
+BlockDriverState *bdrv_get_file_bs(BlockDriverState *bs);
 
 /*
  * Block status of [offset, offset+bytes) in bs; *pnum gets the length of
