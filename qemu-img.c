@@ -212,7 +212,7 @@ static int print_create_help(const char *fmt, const char *filename)
         }
         printf("\n");
     }
-    if (!filename && strcmp(fmt, "file")) {
+    if (!filename) {
         printf("\nThe protocol level may support further options.\n"
                "Specify the target filename to include those options.\n");
     }
@@ -735,7 +735,7 @@ static int img_check(int argc, char **argv)
             break;
         case 'T':
             if (!parse_cache(optarg, &flags)) {
-                error_report("Invalid cache option: %s", optarg);
+                error_report("Invalid source cache option: %s", optarg);
                 return 1;
             }
             break;
@@ -763,7 +763,9 @@ static int img_check(int argc, char **argv)
         return 1;
     }
     if (fix && force_share) {
-        error_report("--force-share/-U is not allowed when repairing");
+        /* QEMU refuses it when opening, with this message. */
+        error_report("Could not open '%s': force-share=on can only be used "
+                     "with read-only images", argv[optind]);
         return 1;
     }
     if (fix) {
