@@ -6,7 +6,8 @@
  *   zprobe DEV CMD...
  *
  * Offsets and lengths are bytes (any strtoull base); "Nz" means N zones of
- * the device's zone size and "Nz+M" ("Nz-M") adds (subtracts) M bytes.  Commands:
+ * the device's zone size and "Nz+M" ("Nz-M") adds (subtracts) M bytes.
+ * Commands:
  *   w:OFF:LEN      O_DIRECT write of LEN bytes at OFF
  *   r:OFF:LEN      O_DIRECT read; prints the bytes read (see do_io)
  *   open|close|finish|reset:OFF[:LEN]   BLK*ZONE ioctl (LEN: one zone)
