@@ -1,0 +1,6 @@
+/* placeholder: being written */
+#include "qemu/osdep.h"
+int main(void)
+{
+    return 1;
+}
