@@ -358,7 +358,8 @@ typedef struct ZonedLoad {
  * slot is a finding (a torn update leaves one behind); two are an error.
  */
 static int coroutine_fn zoned_load_slots(BlockDriverState *bs,
-                                         ZonedEntry *entries, Error **errp)
+                                         ZonedEntry *entries, bool writable,
+                                         Error **errp)
 {
     BDRVZonedState *s = bs->opaque;
     ZonedHeader *h = &s->hdr;
@@ -398,7 +399,8 @@ static int coroutine_fn zoned_load_slots(BlockDriverState *bs,
     }
     s->generation = gen[best];
     if (!valid[!best]) {
-        zoned_add_finding(s, false, false, g_strdup_printf(
+        /* A writable open rewrites it (the next slot is that one). */
+        zoned_add_finding(s, false, writable, g_strdup_printf(
             "metadata slot %d (offset %" PRIu64 ") is invalid (%s); slot %d "
             "(generation %" PRIu64 ") is used", !best,
             h->slot_offset[!best], reason[!best], best, gen[best]));
@@ -503,6 +505,45 @@ static int zoned_restore(BlockDriverState *bs, const ZonedEntry *entries,
 }
 
 /* Recover the zones written after the slot; discard what lies beyond. */
+/*
+ * Is there data in the file above the write pointer of zone i (from)?
+ * Writes cut short by a crash leave it there; a later recovery must not
+ * take it for new data.  Files with holes tell at the cost of a few
+ * lseeks.  A fully allocated remainder (a preallocated file, a device)
+ * says nothing, and reading it all at every open would cost too much:
+ * only a zone whose pointer the scan just moved is cleaned then.
+ */
+static int coroutine_fn zoned_stale_data(BlockDriverState *bs, uint32_t i,
+                                         uint64_t from, bool advanced,
+                                         bool *stale)
+{
+    BDRVZonedState *s = bs->opaque;
+    uint64_t end = zoned_zone_start(&s->hdr, i) + zoned_zone_len(&s->hdr, i);
+    uint64_t pos = from;
+
+    *stale = false;
+    while (pos < end) {
+        int64_t pnum = 0;
+        int ret = bdrv_co_block_status(bs->file->bs, true,
+                                       s->hdr.data_offset + pos, end - pos,
+                                       &pnum, NULL, NULL);
+
+        if (ret < 0) {
+            return ret;
+        }
+        if (pnum <= 0) {
+            return 0;               /* the end of the file */
+        }
+        if ((ret & BDRV_BLOCK_DATA) && !(ret & BDRV_BLOCK_ZERO)) {
+            *stale = pos > from || (uint64_t)pnum < end - pos || advanced;
+            return 0;
+        }
+        pos += pnum;
+    }
+    return 0;
+}
+
+/* Recover the zones written after the slot; discard what lies beyond. */
 static int coroutine_fn zoned_recover(BlockDriverState *bs, bool writable,
                                       Error **errp)
 {
@@ -521,6 +562,7 @@ static int coroutine_fn zoned_recover(BlockDriverState *bs, bool writable,
         uint64_t start = zoned_zone_start(&s->hdr, i);
         uint64_t cap = zoned_zone_cap(&s->hdr, i);
         uint64_t end;
+        bool stale;
 
         if (z->reset == ZONED_RESET_PENDING) {
             zoned_add_finding(s, false, writable, g_strdup_printf(
@@ -546,45 +588,37 @@ static int coroutine_fn zoned_recover(BlockDriverState *bs, bool writable,
                              " of '%s'", i, zoned_name(bs));
             break;
         }
-        if (end == z->data_end) {
+        if (end != z->data_end) {
+            zoned_add_finding(s, false, writable, g_strdup_printf(
+                "zone %" PRIu32 ": data written after the last flush moves "
+                "the write pointer from %" PRIu64 " to %" PRIu64, i,
+                z->data_end, end));
+            ret = zone_model_set_zone(&s->model, i, end >= start + cap ?
+                                      BLK_ZS_FULL : BLK_ZS_CLOSED, end);
+            if (ret < 0) {
+                error_setg(errp, "Zoned image '%s': zone %" PRIu32 " cannot "
+                           "move its write pointer to %" PRIu64,
+                           zoned_name(bs), i, end);
+                break;
+            }
+            s->dirty = true;
+        }
+        if (!writable || end >= start + cap) {
+            z->data_end = end;
             continue;
         }
-        zoned_add_finding(s, false, writable, g_strdup_printf(
-            "zone %" PRIu32 ": data written after the last flush moves the "
-            "write pointer from %" PRIu64 " to %" PRIu64, i, z->data_end,
-            end));
-        ret = zone_model_set_zone(&s->model, i, end >= start + cap ?
-                                  BLK_ZS_FULL : BLK_ZS_CLOSED, end);
-        if (ret < 0) {
-            error_setg(errp, "Zoned image '%s': zone %" PRIu32 " cannot "
-                       "move its write pointer to %" PRIu64,
-                       zoned_name(bs), i, end);
-            break;
-        }
+        ret = zoned_stale_data(bs, i, end, end != z->data_end, &stale);
         z->data_end = end;
-        s->dirty = true;
-        /*
-         * Whatever follows is data of writes cut short: drop it, or a
-         * later recovery could take it for new data.
-         */
-        if (writable) {
-            int64_t pnum = 0;
-            int st2 = bdrv_co_block_status(bs->file->bs, true,
-                                           s->hdr.data_offset + end,
-                                           start + zoned_zone_len(&s->hdr, i)
-                                           - end, &pnum, NULL, NULL);
-
-            if (st2 >= 0 && pnum > 0 &&
-                ((st2 & BDRV_BLOCK_DATA) || (uint64_t)pnum <
-                 start + zoned_zone_len(&s->hdr, i) - end)) {
-                ret = zoned_discard_zone(bs, i, end);
-                if (ret < 0) {
-                    error_setg_errno(errp, -ret, "Could not discard the "
-                                     "end of zone %" PRIu32 " of '%s'", i,
-                                     zoned_name(bs));
-                    break;
-                }
-            }
+        if (ret == 0 && stale) {
+            zoned_add_finding(s, false, true, g_strdup_printf(
+                "zone %" PRIu32 ": data above the write pointer (%" PRIu64
+                ") discarded", i, end));
+            ret = zoned_discard_zone(bs, i, end);
+        }
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not discard the end of zone %"
+                             PRIu32 " of '%s'", i, zoned_name(bs));
+            break;
         }
     }
     qemu_vfree(buf);
@@ -662,7 +696,7 @@ static int coroutine_fn zoned_co_load(BlockDriverState *bs, void *opaque)
     s->model_ready = true;
 
     entries = g_new(ZonedEntry, s->hdr.nr_zones);
-    ret = zoned_load_slots(bs, entries, errp);
+    ret = zoned_load_slots(bs, entries, writable, errp);
     if (ret < 0) {
         return ret;
     }
