@@ -426,6 +426,8 @@ static int coroutine_fn zoned_scan_zone(BlockDriverState *bs, uint32_t i,
     uint64_t bsz = s->hdr.block_size;
     uint64_t limit = zoned_zone_start(&s->hdr, i) + zoned_zone_cap(&s->hdr, i);
     uint64_t pos = s->zones[i].data_end;
+    /* Most zones hold nothing new: look at one block first, then more. */
+    uint64_t chunk = bsz;
 
     while (pos < limit) {
         int64_t pnum = 0, map;
@@ -443,9 +445,10 @@ static int coroutine_fn zoned_scan_zone(BlockDriverState *bs, uint32_t i,
         }
         run = MIN((uint64_t)pnum, limit - pos);
         while (run > 0) {
-            uint64_t n = MIN(run, ZONED_SCAN_CHUNK);
+            uint64_t n = MIN(run, chunk);
             QEMUIOVector qiov;
 
+            chunk = MIN(chunk * 2, ZONED_SCAN_CHUNK);
             n = QEMU_ALIGN_DOWN(n, bsz);
             if (n == 0) {
                 goto done;
@@ -1080,8 +1083,9 @@ static int zoned_write_new_image(BlockBackend *blk, const ZonedHeader *h,
     int ret;
 
     /* A device may hold anything: the data area must read as zeroes. */
-    if (device) {
-        ret = blk_pwrite_zeroes(blk, h->data_offset, h->disk_size,
+    for (uint64_t pos = 0; device && pos < h->disk_size; pos += 1 << 30) {
+        ret = blk_pwrite_zeroes(blk, h->data_offset + pos,
+                                MIN(h->disk_size - pos, 1 << 30),
                                 BDRV_REQ_MAY_UNMAP);
         if (ret < 0) {
             error_setg_errno(errp, -ret, "Could not zero the data area");

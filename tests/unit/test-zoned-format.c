@@ -821,6 +821,58 @@ static void test_persist_recover(void)
     check_done(&c);
 }
 
+/*
+ * A preallocated file is allocated everywhere: only the contents tell
+ * written blocks from the rest.
+ */
+static void test_persist_preallocated(void)
+{
+    g_autofree char *path = create_img("prealloc.zoned",
+                                       GEO ",preallocation=full", 8 * MiB);
+    g_autofree char *crashed = NULL;
+    BlockBackend *blk = open_img(path, BDRV_O_RDWR);
+
+    g_assert_true(file_has_data(path, 6 * MiB, 64 * KiB));
+    write_pat(blk, 1 * ZS, 64 * KiB, 1);
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+    write_pat(blk, 1 * ZS + 64 * KiB, 16 * KiB, 2);
+    write_pat(blk, 3 * ZS, ZCAP, 3);
+    crashed = crash_copy(path, "prealloc-crash.zoned");
+    blk_unref(blk);
+    blk = open_img(crashed, BDRV_O_RDWR);
+    assert_zone(blk, 1, BLK_ZS_CLOSED, 1 * ZS + 80 * KiB);
+    assert_zone(blk, 2, BLK_ZS_EMPTY, 2 * ZS);
+    assert_zone(blk, 3, BLK_ZS_FULL, 3 * ZS + ZCAP);
+    check_pat(blk, 1 * ZS, 80 * KiB - 16 * KiB, 1);
+    check_pat(blk, 1 * ZS + 64 * KiB, 16 * KiB, 2);
+    blk_unref(blk);
+}
+
+/* O_DIRECT under the image: aligned buffers and requests all the way. */
+static void test_io_direct(void)
+{
+    g_autofree char *path = create_img("direct.zoned", GEO, 8 * MiB);
+    QDict *o = qdict_new();
+    BlockBackend *blk;
+    int64_t landed;
+
+    qdict_put_str(o, "driver", "zoned");
+    qdict_put_str(o, "file.aio", "threads");
+    blk = blk_new_open(path, o, BDRV_O_RDWR | BDRV_O_NOCACHE, &error_abort);
+    write_pat(blk, 1 * ZS, 64 * KiB, 1);
+    g_assert_cmpint(do_append(blk, 1 * ZS, 8 * KiB, 2, &landed), ==, 0);
+    g_assert_cmpint(landed, ==, 1 * ZS + 64 * KiB);
+    check_pat(blk, 1 * ZS, 64 * KiB, 1);
+    check_pat(blk, landed, 8 * KiB, 2);
+    check_zero(blk, landed + 8 * KiB, 4096);
+    g_assert_cmpint(blk_zone_mgmt(blk, BLK_ZO_RESET, 1 * ZS, ZS), ==, 0);
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+    blk_unref(blk);
+    blk = open_img(path, 0);
+    assert_zone(blk, 1, BLK_ZS_EMPTY, 1 * ZS);
+    blk_unref(blk);
+}
+
 /* A reset is durable when it completes; an interrupted one finishes. */
 static void test_persist_reset(void)
 {
@@ -1576,6 +1628,9 @@ int main(int argc, char **argv)
                     test_persist_flush_reopen);
     g_test_add_func("/zoned-format/persist/recover", test_persist_recover);
     g_test_add_func("/zoned-format/persist/reset", test_persist_reset);
+    g_test_add_func("/zoned-format/persist/preallocated",
+                    test_persist_preallocated);
+    g_test_add_func("/zoned-format/io/direct", test_io_direct);
     g_test_add_func("/zoned-format/persist/torn-slot",
                     test_persist_torn_slot);
     g_test_add_func("/zoned-format/corrupt", test_corrupt);
