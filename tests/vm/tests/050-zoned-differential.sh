@@ -17,6 +17,7 @@
 # devices: zone_size=4,zone_append_max_sectors=16,size=16,memory_backed=1
 # devices: zone_size=4,size=30,memory_backed=1
 # devices: zone_size=4,zone_nr_conv=1,size=32,memory_backed=1,zone_readonly=16384,zone_offline=24576
+# include: /usr/bin/stdbuf /usr/libexec/coreutils/libstdbuf.so
 # memory: 2G
 # timeout: 900
 #
@@ -39,6 +40,9 @@ if [ -z "${ZBD_DIFF_NO_IMAGE:-}" ]; then
     "$QIMG" create -f zoned -o help >/dev/null 2>&1 || skip "no zoned format in $QIMG"
 fi
 rm -rf "$OUT" && mkdir -p "$OUT"
+BUF=()
+command -v stdbuf >/dev/null || fail "stdbuf is missing: stderr and stdout may not interleave alike"
+command -v stdbuf >/dev/null && BUF=(stdbuf -oL)
 
 read -ra LABELS < <(sed -n 's/^# labels:[[:space:]]*//p' "$0")
 mapfile -t SPECS < <(declared_devices "$0")
@@ -114,8 +118,9 @@ expand() {
     echo "$out$s"
 }
 
-# The output of one qemu-io run, as compared: stdout, then stderr, then the
-# exit status, with timings and the target's name filtered out.
+# The output of one qemu-io run, as compared: stdout and stderr in the order
+# they were written (stdbuf makes stdout line-buffered), then the exit
+# status, with timings and the target's name filtered out.
 filter() {
     sed -e 's/[0-9]* ops; [0-9/:. sec]* ([0-9/.inf]* [EPTGMKiBbytes]*\/sec and [0-9/.inf]* ops\/sec)/X ops; XX:XX:XX.X (XXX YYY\/sec and XXX ops\/sec)/' \
         -e "s#$1#TARGET#g"
@@ -124,12 +129,8 @@ filter() {
 run_qemu_io() {     # target-name qemu-io-args... -- then the -c list in CMDS
     local name=$1 rc=0
     shift
-    "$QIO" "$@" "${CMDS[@]}" > "$WORK/out" 2> "$WORK/err" || rc=$?
+    "${BUF[@]}" "$QIO" "$@" "${CMDS[@]}" > "$WORK/out" 2>&1 || rc=$?
     filter "$name" < "$WORK/out"
-    if [ -s "$WORK/err" ]; then
-        echo "-- stderr:"
-        filter "$name" < "$WORK/err"
-    fi
     echo "exit status $rc"
 }
 
@@ -149,11 +150,15 @@ for ((lineno = 1; lineno <= ${#LINES[@]}; lineno++)); do
     done
 done
 
-# Where the two outputs part: the first case (marker line) whose lines differ.
+# Where the two outputs part: the case (its marker line) holding the first
+# line that differs.
 first_difference() {
-    diff "$1" "$2" | sed -n '1s/^\([0-9]*\).*/\1/p' | {
-        read -r at || exit 0
-        head -n "$at" "$1" | sed -n 's/^command case-\([0-9]*\) not found$/\1/p' | tail -n1
+    awk 'NR == FNR { a[FNR] = $0; n = FNR; next }
+         FNR > n || $0 != a[FNR] { at = FNR; exit }
+         END { if (!at && FNR < n) at = FNR + 1; print at }' "$1" "$2" |
+    {
+        read -r at
+        head -n "${at:-0}" "$1" | sed -n 's/^command case-\([0-9]*\) not found$/\1/p' | tail -n1
     }
 }
 
@@ -207,8 +212,8 @@ for i in "${!LABELS[@]}"; do
     ndiff=$((ndiff + 1))
     at=$(first_difference "$base.nullblk" "$base.zoned")
     fail "$label: the zoned image differs from null_blk${at:+, first in case $CASES:$at}"
-    [ -z "$at" ] || echo "   case $at: ${LINES[at - 1]}"
-    diff -u --label null_blk --label zoned "$base.nullblk" "$base.zoned" | sed 's/^/   /' || true
+    [ -z "$at" ] || echo "   case $at: ${LINES[at - 1]}" >&2
+    diff -u -L null_blk -L zoned "$base.nullblk" "$base.zoned" | sed 's/^/   /' || true
 done
 
 echo "$nruns case runs ($ncases cases over ${#LABELS[@]} geometries); $ndiff geometries differ"
