@@ -298,6 +298,7 @@ static void print_formatting(const char *filename, const char *fmt,
     const BlockCreateOptionDesc *d = bdrv_create_options(fmt);
     g_autoptr(GString) line = g_string_new(NULL);
     g_autofree const char **keys = NULL;
+    uint64_t bytes;
     size_t n;
 
     g_string_printf(line, "Formatting '%s', fmt=%s size=%" PRId64,
@@ -309,7 +310,11 @@ static void print_formatting(const char *filename, const char *fmt,
             continue;
         }
         v = v ? v : d->def_value_str;
-        if (v) {
+        if (v && d->type == BLOCK_OPT_SIZE &&
+            qemu_strtosz(v, NULL, &bytes) == 0) {
+            /* Sizes in bytes, as QEMU prints them ("cluster_size=65536"). */
+            g_string_append_printf(line, " %s=%" PRIu64, d->name, bytes);
+        } else if (v) {
             g_string_append_printf(line, " %s=%s", d->name, v);
         }
     }
