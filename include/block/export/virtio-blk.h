@@ -5,6 +5,9 @@
  * injection through VirtioBlkTransportOps, and calls in when the driver
  * sets up queues and kicks them.
  *
+ * Every function is called in the BlockBackend's AioContext thread;
+ * requests run as coroutines there, and map()/notify() are called there.
+ *
  * The guest is untrusted: every index, address and length it supplies is
  * validated before use.  A malformed request gets an error status, or, when
  * the ring itself is corrupt, the device is marked broken (it stops
@@ -28,6 +31,11 @@ typedef struct VirtioBlkTransportOps {
     void *(*map)(void *opaque, uint64_t iova, uint64_t *len, bool write);
     /* Interrupt the driver for queue (used buffers added). */
     void (*notify)(void *opaque, unsigned int queue);
+    /*
+     * Optional (may be NULL): the device just became broken (a corrupt
+     * ring); the transport reports DEVICE_NEEDS_RESET.  Called once.
+     */
+    void (*needs_reset)(void *opaque);
 } VirtioBlkTransportOps;
 
 typedef struct VirtioBlkOptions {
@@ -74,6 +82,18 @@ void virtio_blk_dev_reset(VirtioBlkDev *dev);
 void virtio_blk_dev_drain(VirtioBlkDev *dev);
 /* True once a corrupt ring made the device stop (needs reset). */
 bool virtio_blk_dev_is_broken(VirtioBlkDev *dev);
+/* Why it broke (a static string), or NULL. */
+const char *virtio_blk_dev_broken_reason(VirtioBlkDev *dev);
+/* The next avail index the device will read (VDUSE_GET_VQ_STATE). */
+uint16_t virtio_blk_dev_queue_last_avail(VirtioBlkDev *dev,
+                                         unsigned int queue);
+/*
+ * The driver's memory mappings changed (IOTLB update or invalidation):
+ * ring pointers are looked up again through map() at the next kick.
+ * Requests in flight keep the host pointers they were given, so call
+ * virtio_blk_dev_drain() before a mapping they may use goes away.
+ */
+void virtio_blk_dev_mappings_changed(VirtioBlkDev *dev);
 
 /* Counters for tests and the daemon's statistics. */
 typedef struct VirtioBlkStats {
