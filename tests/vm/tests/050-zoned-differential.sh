@@ -35,7 +35,9 @@ OUT=$ZBD_BUILD/vm-diff           # every case's outputs, for reading afterwards
 WORK=$(mktemp -d /tmp/zdiff.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-[ -x "$QIO" ] && [ -x "$QIMG" ] || skip "$QIO or $QIMG is not built"
+if [ ! -x "$QIO" ] || [ ! -x "$QIMG" ]; then
+    skip "$QIO or $QIMG is not built"
+fi
 if [ -z "${ZBD_DIFF_NO_IMAGE:-}" ]; then
     "$QIMG" create -f zoned -o help >/dev/null 2>&1 || skip "no zoned format in $QIMG"
 fi
@@ -50,21 +52,23 @@ check "labels for the declared devices" "${#LABELS[@]}" "${#SPECS[@]}"
 
 # ---- geometry of device n, read back from the kernel ----
 
-# Sets Z CAP S CONV NZ SIZE LAST BS ZA MO MA (bytes or counts) for nullb$1.
+# Sets Z CAP S CONV NZ SIZE LAST BS ZA MO MA (bytes or counts) for nullb$1;
+# the cases use them through expand().
+# shellcheck disable=SC2034
 geometry() {
     local q=/sys/block/nullb$1/queue dev=/dev/nullb$1 cap
-    Z=$(( $(cat $q/chunk_sectors) * 512 ))
-    NZ=$(cat $q/nr_zones)
-    SIZE=$(( $(blockdev --getsz $dev) * 512 ))
-    BS=$(cat $q/logical_block_size)
-    ZA=$(cat $q/zone_append_max_bytes)
-    MO=$(cat $q/max_open_zones)
-    MA=$(cat $q/max_active_zones)
-    CONV=$(nr_conv_zones $dev)
+    Z=$(( $(cat "$q"/chunk_sectors) * 512 ))
+    NZ=$(cat "$q"/nr_zones)
+    SIZE=$(( $(blockdev --getsz "$dev") * 512 ))
+    BS=$(cat "$q"/logical_block_size)
+    ZA=$(cat "$q"/zone_append_max_bytes)
+    MO=$(cat "$q"/max_open_zones)
+    MA=$(cat "$q"/max_active_zones)
+    CONV=$(nr_conv_zones "$dev")
     S=$(( CONV * Z ))
     LAST=$(( (NZ - 1) * Z ))
     K=1024
-    cap=$(blkzone report -o $(( S / 512 )) -c 1 $dev | sed -n 's/.*cap \(0x[0-9a-f]*\).*/\1/p')
+    cap=$(blkzone report -o $(( S / 512 )) -c 1 "$dev" | sed -n 's/.*cap \(0x[0-9a-f]*\).*/\1/p')
     CAP=$(( cap * 512 ))
 }
 
@@ -90,7 +94,7 @@ fresh_device() {
     local n=$1 spec=$2 cfg=/sys/kernel/config/nullb/nullb$1 kv i
     echo 0 > "$cfg/power"
     echo 1 > "$cfg/power"
-    for i in $(seq 50); do [ -b /dev/nullb$n ] && break; sleep 0.1; done
+    for i in $(seq 50); do [ -b "/dev/nullb$n" ] && break; sleep 0.1; done
     for kv in $spec; do
         case $kv in
             zone_readonly=*|zone_offline=*) echo "${kv#*=}" > "$cfg/${kv%%=*}" ;;
@@ -196,7 +200,7 @@ for i in "${!LABELS[@]}"; do
     done
     fresh_device "$i" "$spec"
     base=$OUT/$label
-    run_qemu_io /dev/nullb$i -n --image-opts "driver=host_device,filename=/dev/nullb$i" \
+    run_qemu_io "/dev/nullb$i" -n --image-opts "driver=host_device,filename=/dev/nullb$i" \
         > "$base.nullblk"
     if [ -n "${ZBD_DIFF_NO_IMAGE:-}" ]; then
         cat "$base.nullblk"
