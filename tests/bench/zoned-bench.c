@@ -7,6 +7,9 @@
  * a fresh image and ends with a flush, which counts.
  *
  * Usage: zoned-bench [-d DIR] [-m MiB-per-case] [-r repeats] [-D] [-i AIO]
+ *                    [-b KiB] [-q depth]
+ *   -b, -q  only this request size / queue depth
+ *   -t   only one side (zoned or raw), for profiling
  *   -D   cache.direct=on (O_DIRECT) for both images
  *   -i   the file driver's aio backend (threads, native, io_uring)
  *   -r   run each case this many times, alternating, and keep the best
@@ -135,12 +138,24 @@ int main(int argc, char **argv)
     uint64_t mib = 256;
     int repeats = 3;
     bool direct = false;
+    uint64_t only_bs = 0;
+    int only_qd = 0;
+    const char *only = NULL;
     static const uint64_t sizes[] = { 4096, 65536 };
     static const int depths[] = { 1, 32 };
     int c;
 
-    while ((c = getopt(argc, argv, "d:m:r:Di:h")) != -1) {
+    while ((c = getopt(argc, argv, "d:m:r:Di:b:q:t:h")) != -1) {
         switch (c) {
+        case 'b':
+            only_bs = strtoull(optarg, NULL, 0) * 1024;
+            break;
+        case 'q':
+            only_qd = atoi(optarg);
+            break;
+        case 't':
+            only = optarg;
+            break;
         case 'd':
             dir = optarg;
             break;
@@ -158,7 +173,8 @@ int main(int argc, char **argv)
             break;
         default:
             fprintf(stderr, "Usage: %s [-d DIR] [-m MiB-per-case] "
-                    "[-r repeats] [-D] [-i threads|native|io_uring]\n",
+                    "[-r repeats] [-D] [-i threads|native|io_uring] "
+                    "[-b KiB] [-q depth] [-t zoned|raw]\n",
                     argv[0]);
             return c == 'h' ? 0 : 1;
         }
@@ -173,16 +189,26 @@ int main(int argc, char **argv)
         for (size_t di = 0; di < ARRAY_SIZE(depths); di++) {
             uint64_t bs = sizes[si];
             uint64_t bytes = QEMU_ALIGN_DOWN(mib * MiB, bs);
-            double tz = 1e9, tr = 1e9;
-            g_autofree char *name = g_strdup_printf("%" PRIu64 "K QD%d",
-                                                    bs / 1024, depths[di]);
 
+            if ((only_bs && bs != only_bs) ||
+                (only_qd && depths[di] != only_qd)) {
+                continue;
+            }
+            double tz = 1e9, tr = 1e9;
+            g_autofree char *name = NULL;
+
+            name = g_strdup_printf("%" PRIu64 "K QD%d", bs / 1024,
+                                   depths[di]);
             /* Alternate, so that drifts in the machine hit both alike. */
             for (int r = 0; r < repeats; r++) {
-                tr = MIN(tr, bench_case(dir, false, bs, depths[di], bytes,
-                                        direct, aio));
-                tz = MIN(tz, bench_case(dir, true, bs, depths[di], bytes,
-                                        direct, aio));
+                if (!only || !strcmp(only, "raw")) {
+                    tr = MIN(tr, bench_case(dir, false, bs, depths[di],
+                                            bytes, direct, aio));
+                }
+                if (!only || !strcmp(only, "zoned")) {
+                    tz = MIN(tz, bench_case(dir, true, bs, depths[di],
+                                            bytes, direct, aio));
+                }
             }
             printf("%-12s %12.1f %12.0f %12.1f %12.0f %7.2f\n", name,
                    bytes / tz / 1e6, bytes / bs / tz, bytes / tr / 1e6,
