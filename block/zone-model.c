@@ -497,7 +497,21 @@ static int zm_finish(ZoneModel *m, BlockZoneDescriptor *z,
 
     switch (z->state) {
     case BLK_ZS_FULL:
-        return 0;           /* the write pointer stays where it is */
+        /*
+         * null_blk only treats finish-of-full as a no-op when it manages
+         * open/active resources (a limit is set); without limits it runs
+         * the plain finish, which moves a zone filled up to a capacity
+         * below its size from start + capacity to start + length.  Both
+         * seen on 6.12 with blkzone (tests/vm 050 and the probes).
+         */
+        if (m->geo.max_open || m->geo.max_active) {
+            return 0;
+        }
+        if (z->wp != z->start + z->length) {
+            z->wp = z->start + z->length;
+            zm_mark(m, changed, z);
+        }
+        return 0;
     case BLK_ZS_EMPTY:
     case BLK_ZS_CLOSED:
         /*

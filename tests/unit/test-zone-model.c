@@ -736,6 +736,31 @@ static void test_table_complete(void)
     }
 }
 
+/*
+ * Finish of a zone filled up to its capacity: null_blk leaves the write
+ * pointer at start + capacity when it manages resources (a limit is set),
+ * and moves it to start + length when it does not (both seen on 6.12).
+ */
+static void test_finish_full_depends_on_limits(void)
+{
+    ZoneModelGeometry unlimited = geo_a;
+    ZoneModel *with = model_new(&geo_a);
+    ZoneModel *without;
+
+    unlimited.max_open = unlimited.max_active = 0;
+    without = model_new(&unlimited);
+    g_assert_cmpint(wr(with, Z(1), 3 * MiB), ==, 0);
+    g_assert_cmpint(wr(without, Z(1), 3 * MiB), ==, 0);
+    g_assert_cmpint(with->zones[1].state, ==, BLK_ZS_FULL);
+    g_assert_cmpint(without->zones[1].state, ==, BLK_ZS_FULL);
+    g_assert_cmpint(mgmt(with, BLK_ZO_FINISH, Z(1), ZS), ==, 0);
+    g_assert_cmpint(mgmt(without, BLK_ZO_FINISH, Z(1), ZS), ==, 0);
+    g_assert_cmpuint(with->zones[1].wp, ==, Z(1) + 3 * MiB);
+    g_assert_cmpuint(without->zones[1].wp, ==, Z(1) + ZS);
+    model_free(with);
+    model_free(without);
+}
+
 /* ---- writes ---- */
 
 static void test_write_errors(void)
@@ -1488,6 +1513,8 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
 
+    g_test_add_func("/zone-model/finish-full-limits",
+                    test_finish_full_depends_on_limits);
     g_test_add_func("/zone-model/replay/null-blk", test_replay_null_blk);
     g_test_add_func("/zone-model/table/complete", test_table_complete);
     for (size_t k = 0; k < G_N_ELEMENTS(cells); k++) {
