@@ -685,13 +685,14 @@ static bool vblk_parse(VirtioBlkReq *req)
     case VIRTIO_BLK_T_ZONE_REPORT:
         req->data_in = true;
         qemu_iovec_init_external(&whole, elem->in_sg, elem->in_num);
-        qemu_iovec_init_slice(&req->data, &whole, 0,
-                              elem->in_len - req->trailer);
+        qemu_iovec_init(&req->data, elem->in_num);
+        qemu_iovec_concat(&req->data, &whole, 0, elem->in_len - req->trailer);
         break;
     default:
         qemu_iovec_init_external(&whole, elem->out_sg, elem->out_num);
-        qemu_iovec_init_slice(&req->data, &whole, sizeof(hdr),
-                              elem->out_len - sizeof(hdr));
+        qemu_iovec_init(&req->data, elem->out_num);
+        qemu_iovec_concat(&req->data, &whole, sizeof(hdr),
+                          elem->out_len - sizeof(hdr));
         break;
     }
     return true;

@@ -13,19 +13,6 @@
 #include "qemu/osdep.h"
 #include "virtio-blk-driver.h"
 
-static uint64_t bit(unsigned int n)
-{
-    return 1ULL << n;
-}
-
-static VirtioBlkStats stats(Guest *g)
-{
-    VirtioBlkStats s;
-
-    virtio_blk_dev_get_stats(g->dev, &s);
-    return s;
-}
-
 /* ---- config space and options ---- */
 
 static void test_config_raw(void)
@@ -225,15 +212,6 @@ static void test_rw_tiny_maps(void)
     guest_free(g);
 }
 
-static void get_id(Guest *g, uint32_t len, uint8_t *out)
-{
-    Req r = { .type = VIRTIO_BLK_T_GET_ID, .in_len = len };
-
-    g_assert_cmpuint(do_req(g, &r), ==, VIRTIO_BLK_S_OK);
-    memcpy(out, r.in, len);
-    req_clear(&r);
-}
-
 static void test_get_id(void)
 {
     g_autofree char *path = make_raw("id.img", 1 * MiB);
@@ -260,33 +238,6 @@ static void test_get_id(void)
     get_id(g, 20, id);
     g_assert_true(memcmp(id, "a-serial-longer-than", 20) == 0);
     guest_free(g);
-}
-
-static uint8_t rq_segs(Guest *g, uint32_t type,
-                       const struct virtio_blk_discard_write_zeroes_le *s,
-                       unsigned int n, uint32_t extra)
-{
-    g_autofree uint8_t *buf = g_malloc0(n * sizeof(*s) + extra);
-    Req r = { .type = type, .out = buf, .out_len = n * sizeof(*s) + extra };
-    uint8_t st;
-
-    if (n) {
-        memcpy(buf, s, n * sizeof(*s));
-    }
-    st = do_req(g, &r);
-    req_clear(&r);
-    return st;
-}
-
-static struct virtio_blk_discard_write_zeroes_le seg(uint64_t sector,
-                                                    uint32_t num,
-                                                    uint32_t flags)
-{
-    return (struct virtio_blk_discard_write_zeroes_le){
-        .sector = GUINT64_TO_LE(sector),
-        .num_sectors = GUINT32_TO_LE(num),
-        .flags = GUINT32_TO_LE(flags),
-    };
 }
 
 static void test_discard_write_zeroes(void)
@@ -453,59 +404,6 @@ static void test_block_size(void)
 }
 
 /* ---- zoned requests ---- */
-
-static void check_report_desc(BlockBackend *blk, const uint8_t *raw,
-                              uint64_t start)
-{
-    struct virtio_blk_zone_descriptor_le d;
-    BlockZoneDescriptor z;
-
-    memcpy(&d, raw, sizeof(d));
-    zone_of(blk, start, &z);
-    g_assert_cmpuint(GUINT64_FROM_LE(d.z_start), ==, z.start / SECTOR);
-    g_assert_cmpuint(GUINT64_FROM_LE(d.z_cap), ==, z.cap / SECTOR);
-    g_assert_cmpuint(GUINT64_FROM_LE(d.z_wp), ==,
-                     z.wp == UINT64_MAX ? UINT64_MAX : z.wp / SECTOR);
-    g_assert_cmpuint(d.z_type, ==, z.type);
-    g_assert_cmpuint(d.z_state, ==, z.state);
-    for (unsigned int i = 0; i < sizeof(d.reserved); i++) {
-        g_assert_cmpuint(d.reserved[i], ==, 0);
-    }
-}
-
-/* A report into a buffer of len bytes at sector; returns nr_zones. */
-static uint64_t report(Guest *g, uint64_t sector, uint32_t len,
-                       uint8_t want, bool straddle)
-{
-    Req r = { .type = VIRTIO_BLK_T_ZONE_REPORT, .sector = sector,
-              .in_len = len, .split = straddle ? 3 : 1,
-              .straddle = straddle };
-    uint64_t nr = 0;
-
-    g_assert_cmpuint(do_req(g, &r), ==, want);
-    if (want == VIRTIO_BLK_S_OK) {
-        uint64_t first = sector / ZS_SECT * ZS;
-
-        memcpy(&nr, r.in, 8);
-        nr = GUINT64_FROM_LE(nr);
-        for (unsigned int i = 8; i < 64; i++) {
-            g_assert_cmpuint(r.in[i], ==, 0);
-        }
-        for (uint64_t i = 0; i < nr; i++) {
-            check_report_desc(g->blk, r.in + 64 + 64 * i, first + i * ZS);
-        }
-        /* Room left over (a partial descriptor or more) is zeroed. */
-        for (uint64_t i = 64 + 64 * nr; i < len; i++) {
-            g_assert_cmpuint(r.in[i], ==, 0);
-        }
-    } else {
-        for (uint32_t i = 0; i < len; i++) {
-            g_assert_cmpuint(r.in[i], ==, 0);
-        }
-    }
-    req_clear(&r);
-    return nr;
-}
 
 static void test_zone_report(void)
 {
@@ -831,13 +729,6 @@ static void test_zone_append(void)
 
 /* ---- concurrency and interrupts ---- */
 
-static void wait_used(Guest *g, uint16_t idx)
-{
-    while (used_idx(g) != idx) {
-        aio_poll(qemu_get_aio_context(), true);
-    }
-}
-
 static void test_out_of_order(void)
 {
     Guest *g = raw_guest(0, true);
@@ -893,13 +784,6 @@ static void test_out_of_order(void)
     }
     g_assert_cmpuint(stats(g).requests, ==, n);
     guest_free(g);
-}
-
-static void id_req(Guest *g)
-{
-    uint8_t id[20];
-
-    get_id(g, 20, id);
 }
 
 static void test_event_idx(void)
@@ -999,6 +883,43 @@ static void test_multiqueue(void)
                     ==, -EINVAL);
     g_assert_cmpuint(virtio_blk_dev_queue_last_avail(g->dev, 0), ==, 1);
     g_assert_cmpuint(virtio_blk_dev_queue_last_avail(g->dev, 1), ==, 1);
+    guest_free(g);
+}
+
+/* The transport's mappings change, also with a request in flight. */
+static void test_remap(void)
+{
+    Guest *g = raw_guest(0, true);
+    Req r = { .type = VIRTIO_BLK_T_IN, .sector = 8, .in_len = 4 * KiB };
+    uint16_t id;
+    uint32_t len;
+    uint8_t idb[20];
+
+    get_id(g, 20, idb);
+    virtio_blk_dev_mappings_changed(g->dev);
+    get_id(g, 20, idb);
+    fault.hold = true;
+    guest_snapshot(g);
+    req_submit(g, &r);
+    guest_kick(g);
+    while (fault.nparked < 1) {
+        aio_poll(qemu_get_aio_context(), true);
+    }
+    virtio_blk_dev_mappings_changed(g->dev);
+    g->maps = 0;
+    qemu_coroutine_enter(fault.parked[0]);
+    fault_reset();
+    virtio_blk_dev_drain(g->dev);
+    /* The completion looked the rings up again and kept its index. */
+    g_assert_cmpuint(g->maps, ==, 3);
+    g_assert_cmpuint(used_idx(g), ==, 3);
+    g_assert_true(guest_used(g, &id, &len));
+    g_assert_cmpuint(id, ==, r.head);
+    req_finish(g, &r, len);
+    g_assert_cmpuint(r.status, ==, VIRTIO_BLK_S_OK);
+    check_image(g->blk, 8 * SECTOR, r.in, 4 * KiB);
+    guest_check(g);
+    req_clear(&r);
     guest_free(g);
 }
 
@@ -1556,6 +1477,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/queue/out-of-order", test_out_of_order);
     g_test_add_func("/virtio-blk/queue/event-idx", test_event_idx);
     g_test_add_func("/virtio-blk/queue/multiqueue", test_multiqueue);
+    g_test_add_func("/virtio-blk/queue/remap", test_remap);
     add_bad_tests();
     ret = g_test_run();
 

@@ -913,4 +913,122 @@ static Guest *zoned_guest(const char *opts, bool filter)
     return g;
 }
 
+/* ---- more request shapes ---- */
+
+static uint64_t bit(unsigned int n)
+{
+    return 1ULL << n;
+}
+
+static VirtioBlkStats stats(Guest *g)
+{
+    VirtioBlkStats s;
+
+    virtio_blk_dev_get_stats(g->dev, &s);
+    return s;
+}
+
+static void get_id(Guest *g, uint32_t len, uint8_t *out)
+{
+    Req r = { .type = VIRTIO_BLK_T_GET_ID, .in_len = len };
+
+    g_assert_cmpuint(do_req(g, &r), ==, VIRTIO_BLK_S_OK);
+    memcpy(out, r.in, len);
+    req_clear(&r);
+}
+
+static uint8_t rq_segs(Guest *g, uint32_t type,
+                       const struct virtio_blk_discard_write_zeroes_le *s,
+                       unsigned int n, uint32_t extra)
+{
+    g_autofree uint8_t *buf = g_malloc0(n * sizeof(*s) + extra);
+    Req r = { .type = type, .out = buf, .out_len = n * sizeof(*s) + extra };
+    uint8_t st;
+
+    if (n) {
+        memcpy(buf, s, n * sizeof(*s));
+    }
+    st = do_req(g, &r);
+    req_clear(&r);
+    return st;
+}
+
+static struct virtio_blk_discard_write_zeroes_le seg(uint64_t sector,
+                                                    uint32_t num,
+                                                    uint32_t flags)
+{
+    return (struct virtio_blk_discard_write_zeroes_le){
+        .sector = GUINT64_TO_LE(sector),
+        .num_sectors = GUINT32_TO_LE(num),
+        .flags = GUINT32_TO_LE(flags),
+    };
+}
+
+static void check_report_desc(BlockBackend *blk, const uint8_t *raw,
+                              uint64_t start)
+{
+    struct virtio_blk_zone_descriptor_le d;
+    BlockZoneDescriptor z;
+
+    memcpy(&d, raw, sizeof(d));
+    zone_of(blk, start, &z);
+    g_assert_cmpuint(GUINT64_FROM_LE(d.z_start), ==, z.start / SECTOR);
+    g_assert_cmpuint(GUINT64_FROM_LE(d.z_cap), ==, z.cap / SECTOR);
+    g_assert_cmpuint(GUINT64_FROM_LE(d.z_wp), ==,
+                     z.wp == UINT64_MAX ? UINT64_MAX : z.wp / SECTOR);
+    g_assert_cmpuint(d.z_type, ==, z.type);
+    g_assert_cmpuint(d.z_state, ==, z.state);
+    for (unsigned int i = 0; i < sizeof(d.reserved); i++) {
+        g_assert_cmpuint(d.reserved[i], ==, 0);
+    }
+}
+
+/* A report into a buffer of len bytes at sector; returns nr_zones. */
+static uint64_t report(Guest *g, uint64_t sector, uint32_t len,
+                       uint8_t want, bool straddle)
+{
+    Req r = { .type = VIRTIO_BLK_T_ZONE_REPORT, .sector = sector,
+              .in_len = len, .split = straddle ? 3 : 1,
+              .straddle = straddle };
+    uint64_t nr = 0;
+
+    g_assert_cmpuint(do_req(g, &r), ==, want);
+    if (want == VIRTIO_BLK_S_OK) {
+        uint64_t first = sector / ZS_SECT * ZS;
+
+        memcpy(&nr, r.in, 8);
+        nr = GUINT64_FROM_LE(nr);
+        for (unsigned int i = 8; i < 64; i++) {
+            g_assert_cmpuint(r.in[i], ==, 0);
+        }
+        for (uint64_t i = 0; i < nr; i++) {
+            check_report_desc(g->blk, r.in + 64 + 64 * i, first + i * ZS);
+        }
+        /* Room left over (a partial descriptor or more) is zeroed. */
+        for (uint64_t i = 64 + 64 * nr; i < len; i++) {
+            g_assert_cmpuint(r.in[i], ==, 0);
+        }
+    } else {
+        for (uint32_t i = 0; i < len; i++) {
+            g_assert_cmpuint(r.in[i], ==, 0);
+        }
+    }
+    req_clear(&r);
+    return nr;
+}
+
+static void wait_used(Guest *g, uint16_t idx)
+{
+    while (used_idx(g) != idx) {
+        aio_poll(qemu_get_aio_context(), true);
+    }
+}
+
+static void id_req(Guest *g)
+{
+    uint8_t id[20];
+
+    get_id(g, 20, id);
+}
+
 #endif /* TEST_VIRTIO_BLK_DRIVER_H */

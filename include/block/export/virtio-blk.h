@@ -33,7 +33,8 @@ typedef struct VirtioBlkTransportOps {
     void (*notify)(void *opaque, unsigned int queue);
     /*
      * Optional (may be NULL): the device just became broken (a corrupt
-     * ring); the transport reports DEVICE_NEEDS_RESET.  Called once.
+     * ring); the transport reports DEVICE_NEEDS_RESET.  Called once, from
+     * inside virtio_blk_dev_kick(): it must not reset or free the device.
      */
     void (*needs_reset)(void *opaque);
 } VirtioBlkTransportOps;
