@@ -1188,7 +1188,8 @@ static int zoned_create(const char *filename, QDict *opts, int64_t size,
     entries = g_new0(ZonedEntry, h.nr_zones);
     for (uint32_t i = 0; i < h.nr_zones; i++) {
         BlockZoneState st = zoned_test_bit(off, i) ? BLK_ZS_OFFLINE :
-                            zoned_test_bit(ro, i) ? BLK_ZS_RDONLY : BLK_ZS_EMPTY;
+                            zoned_test_bit(ro, i) ? BLK_ZS_RDONLY :
+                            BLK_ZS_EMPTY;
 
         if (st != BLK_ZS_EMPTY && zone_model_inject(&m, i, st) < 0) {
             error_setg(errp, "Zone %" PRIu32 " cannot be made %s", i,
