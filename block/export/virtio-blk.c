@@ -530,7 +530,8 @@ static uint8_t coroutine_fn vblk_co_zone_report(VirtioBlkReq *req)
     memset(&hdr, 0, sizeof(hdr));
     hdr.nr_zones = GUINT64_TO_LE(filled);
     qemu_iovec_from_buf(&req->data, 0, &hdr, sizeof(hdr));
-    offset = sizeof(hdr) + filled * sizeof(struct virtio_blk_zone_descriptor_le);
+    offset = sizeof(hdr) +
+             filled * sizeof(struct virtio_blk_zone_descriptor_le);
     qemu_iovec_memset(&req->data, offset, 0, size - offset);
     return VIRTIO_BLK_S_OK;
 }
