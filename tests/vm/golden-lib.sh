@@ -89,13 +89,10 @@ session_end() {
     wait "$QSESS_PID" || out "exit status $?"
 }
 
-# Hex helpers for building commands.
-hex() { printf '0x%x' "$1"; }
-sect() { printf '0x%x' $(($1 / 512)); }
-
 # Geometry of /dev/DEV in bytes, into global variables: ZS (zone size), CAP
 # (capacity of the first sequential zone), NZ (zones), NCONV (conventional
 # zones), LEN (device length), BS (logical block), ZAM (max append bytes).
+# shellcheck disable=SC2034  # (globals for the caller)
 geometry() {
     local q=/sys/block/$1/queue
     ZS=$(($(cat "$q/chunk_sectors") * 512))

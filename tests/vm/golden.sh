@@ -31,7 +31,7 @@ rc=0
 for p in "$@"; do
     t=$p
     [ -f "$t" ] || t=$(find tests/vm/tests -name "*$p*.sh" | sort | head -n1)
-    [ -n "$t" ] && [ -f "$t" ] || { echo "golden.sh: no test $p" >&2; exit 2; }
+    if [ -z "$t" ] || [ ! -f "$t" ]; then echo "golden.sh: no test $p" >&2; exit 2; fi
     args=()
     while read -r spec; do [ -z "$spec" ] || args+=(-z "$spec"); done < <(header devices "$t")
     for f in $(header include "$t"); do args+=(-i "$f"); done
