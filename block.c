@@ -805,6 +805,18 @@ BlockDriverState *bdrv_open(const char *filename, QDict *options, int flags,
             return NULL;
         }
         qdict_put_str(opts, key, filename);
+        /*
+         * Like QEMU's protocol probe: a block or character device named
+         * on the command line is opened with host_device, not "file".
+         */
+        if (drv->is_format && !qdict_haskey(opts, "file.driver")) {
+            struct stat st;
+
+            if (stat(filename, &st) == 0 &&
+                (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))) {
+                qdict_put_str(opts, "file.driver", "host_device");
+            }
+        }
     }
     return bdrv_open_node(opts, flags, errp);
 }

@@ -282,9 +282,50 @@ static int coroutine_fn raw_co_zone_report(BlockDriverState *bs,
     }
     for (unsigned int i = 0; i < *nr_zones; i++) {
         zones[i].start -= s->offset;
-        /* A wp below the zone (offline zones) keeps its meaningless value. */
-        if (zones[i].wp >= s->offset) {
+        /*
+         * No write pointer (all ones: read-only, offline zones) stays all
+         * ones; a wp below the window keeps its meaningless value.
+         */
+        if (zones[i].wp != UINT64_MAX && zones[i].wp >= s->offset) {
             zones[i].wp -= s->offset;
+        }
+    }
+    return 0;
+}
+
+static int coroutine_fn raw_co_reset_window(BlockDriverState *bs,
+                                            int64_t offset, int64_t len)
+{
+    BDRVRawState *s = bs->opaque;
+    int64_t end = offset + len;
+    BlockZoneDescriptor zones[64];
+    int ret = 0;
+
+    while (offset < end) {
+        unsigned int nr = G_N_ELEMENTS(zones);
+
+        ret = bdrv_co_zone_report(bs->file->bs, offset + s->offset, &nr,
+                                  zones);
+        if (ret < 0) {
+            return ret;
+        }
+        if (nr == 0) {
+            break;
+        }
+        for (unsigned int i = 0; i < nr && offset < end; i++) {
+            BlockZoneDescriptor *z = &zones[i];
+
+            offset = z->start + z->length - s->offset;
+            if (z->type == BLK_ZT_CONV || z->state == BLK_ZS_RDONLY ||
+                z->state == BLK_ZS_OFFLINE || z->state == BLK_ZS_EMPTY) {
+                continue;
+            }
+            ret = bdrv_co_zone_mgmt(bs->file->bs, BLK_ZO_RESET, z->start,
+                                    MIN(z->length, end + s->offset -
+                                        z->start));
+            if (ret < 0) {
+                return ret;
+            }
         }
     }
     return 0;
@@ -296,10 +337,15 @@ static int coroutine_fn raw_co_zone_mgmt(BlockDriverState *bs,
 {
     BDRVRawState *s = bs->opaque;
 
-    /* Resetting all of a window is resetting its zones, not the device. */
+    /*
+     * Resetting all of a window is resetting its zones, not the device:
+     * like the kernel's reset-all, reset the zones that have a write
+     * pointer and leave conventional, read-only and offline zones alone
+     * (a plain range reset would fail on those).
+     */
     if (op == BLK_ZO_RESET_ALL &&
         (s->offset || len != bdrv_getlength(bs->file->bs))) {
-        op = BLK_ZO_RESET;
+        return raw_co_reset_window(bs, offset, len);
     }
     return bdrv_co_zone_mgmt(bs->file->bs, op, offset + s->offset, len);
 }
