@@ -5,7 +5,7 @@
 # read-only and offline zones: their write pointers as the device reports
 # them, and a reset of the whole window, which like the kernel's reset-all
 # resets the sequential zones and leaves the others alone.  Golden output:
-# 013-raw-edges.out (its header says which lines the code does not print yet).
+# 013-raw-edges.out (its header names the bugs it pins).
 # devices: zone_size=8,zone_nr_conv=2,size=64,memory_backed=1
 # devices: zone_size=8,zone_nr_conv=1,size=64,memory_backed=1,zone_readonly=32768,zone_offline=49152
 set -euo pipefail
