@@ -84,7 +84,7 @@ modprobe btrfs
 make_tree /tmp/tree
 mkfs.btrfs -q -f -O zoned "$DEV" > /dev/null 2>&1 || fail "mkfs.btrfs -O zoned"
 mkdir -p /mnt/z
-mount -t btrfs "$DEV" /mnt/z || fail "mount"
+mount -t btrfs "$DEV" /mnt/z || { fail "mount"; dmesg | tail -n 3; }
 cp -a /tmp/tree/. /mnt/z/ && sync || fail "copy the tree"
 verify_tree /mnt/z || fail "verify after writing"
 umount /mnt/z
