@@ -583,9 +583,21 @@ static int vduse_create_dev(VduseBlkExport *exp, uint64_t features,
     cfg->config_size = config_size;
     memcpy(cfg->config, config, config_size);
     ret = ioctl(exp->ctrl_fd, VDUSE_CREATE_DEV, cfg);
+    if (ret < 0 && errno == EEXIST &&
+        ioctl(exp->ctrl_fd, VDUSE_DESTROY_DEV, exp->name) == 0) {
+        /*
+         * A device nobody has open and that is not attached to the vDPA
+         * bus is a leftover of a daemon that died (SIGKILL): the kernel
+         * lets us destroy it, and nothing else ever would.
+         */
+        warn_report("removed the orphaned VDUSE device '%s'", exp->name);
+        ret = ioctl(exp->ctrl_fd, VDUSE_CREATE_DEV, cfg);
+    }
     if (ret < 0) {
-        if (errno == EEXIST) {
-            error_setg(errp, "VDUSE device '%s' already exists", exp->name);
+        if (errno == EEXIST || errno == EBUSY) {
+            error_setg(errp, "VDUSE device '%s' already exists and is in "
+                       "use (by another process, or attached to the vDPA "
+                       "bus)", exp->name);
         } else {
             error_setg_errno(errp, errno, "Cannot create VDUSE device '%s' "
                              "(features 0x%" PRIx64 ", %u queues, %zu bytes "

@@ -35,7 +35,7 @@ check_queue_attrs "$DEV" zoned=host-managed chunk_sectors=$ZONE_SECTORS \
     zone_append_max_bytes=65536 logical_block_size=512
 check "$DEV size" "$(cat /sys/block/${DEV#/dev/}/size)" $((NR_ZONES * ZONE_SECTORS))
 check "$DEV ro" "$(cat /sys/block/${DEV#/dev/}/ro)" 0
-check "$DEV virtqueues" "$(ls -d /sys/block/${DEV#/dev/}/mq/* | wc -l)" 2
+check "$DEV virtqueues" "$(ls -d /sys/block/${DEV#/dev/}/mq/* | wc -l)" "$(expected_queues 2)"
 
 # ---- zone management ----
 z() { echo $(($1 * ZONE_SECTORS)); }

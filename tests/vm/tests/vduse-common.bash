@@ -148,3 +148,10 @@ check_zone() {
     got=$(zone_line "$1" "$2")
     check "zone $2 after $3" "$got" "$4"
 }
+
+# virtio_blk uses at most one queue per CPU.
+expected_queues() {
+    local cpus
+    cpus=$(grep -c ^processor /proc/cpuinfo)
+    echo $(($1 < cpus ? $1 : cpus))
+}
