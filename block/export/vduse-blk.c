@@ -6,7 +6,8 @@
  * /dev/vduse/NAME; we own the data path.  Guest memory is reached through
  * the IOTLB: each IOVA range the kernel hands out is an fd we mmap, cached
  * until an UPDATE_IOTLB message covers it.  Kicks arrive on one eventfd per
- * queue, interrupts go back with VDUSE_VQ_INJECT_IRQ.
+ * queue, interrupts go back with VDUSE_VQ_INJECT_IRQ.  Everything runs in
+ * the BlockBackend's AioContext, as the device model requires.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -42,7 +43,6 @@ typedef struct VduseQueue {
     unsigned int index;
     EventNotifier kick;
     bool started;
-    bool irq_pending;
     uint16_t setup_avail_idx;   /* where the queue resumed */
 } VduseQueue;
 
@@ -63,7 +63,6 @@ struct VduseBlkExport {
     GArray *regions;            /* VduseRegion, in use */
     GArray *stale;              /* replaced, unmapped when queues stop */
     guint last_hit;             /* index into regions of the last lookup */
-    QEMUBH *irq_bh;
 };
 
 /* ---- IOTLB ---- */
@@ -233,38 +232,22 @@ static void *vduse_map(void *opaque, uint64_t iova, uint64_t *len,
 /* ---- interrupts ---- */
 
 /*
- * Interrupts are batched: every queue the model asked to notify during one
- * pass of the event loop gets one injection, however many requests it
- * completed.
+ * The device model already batches: it calls notify() once per queue per
+ * pass of the event loop, after the used index is published, and only
+ * when the driver asked for it (event index).  So inject right away.
  */
-static void vduse_irq_bh(void *opaque)
-{
-    VduseBlkExport *exp = opaque;
-
-    for (unsigned int i = 0; i < exp->num_queues; i++) {
-        VduseQueue *q = &exp->queues[i];
-        uint32_t index = i;
-
-        if (!q->irq_pending) {
-            continue;
-        }
-        q->irq_pending = false;
-        if (ioctl(exp->dev_fd, VDUSE_VQ_INJECT_IRQ, &index) < 0) {
-            warn_report("VDUSE device '%s': cannot interrupt queue %u: %s",
-                        exp->name, i, strerror(errno));
-        }
-    }
-}
-
 static void vduse_notify(void *opaque, unsigned int queue)
 {
     VduseBlkExport *exp = opaque;
+    uint32_t index = queue;
 
     if (queue >= exp->num_queues) {
         return;
     }
-    exp->queues[queue].irq_pending = true;
-    qemu_bh_schedule(exp->irq_bh);
+    if (ioctl(exp->dev_fd, VDUSE_VQ_INJECT_IRQ, &index) < 0) {
+        warn_report("VDUSE device '%s': cannot interrupt queue %u: %s",
+                    exp->name, queue, strerror(errno));
+    }
 }
 
 /*
@@ -326,9 +309,7 @@ static void vduse_stop_queues(VduseBlkExport *exp)
         virtio_blk_dev_queue_enable(exp->dev, i, false);
         q->started = false;
     }
-    virtio_blk_dev_drain(exp->dev);
-    qemu_bh_cancel(exp->irq_bh);
-    vduse_irq_bh(exp);
+    virtio_blk_dev_drain(exp->dev);     /* also delivers owed interrupts */
     exp->running = false;
     vduse_regions_clear(exp->stale);
 }
@@ -681,7 +662,6 @@ VduseBlkExport *vduse_blk_export_new(BlockBackend *blk, const char *name,
         exp->queues[i].exp = exp;
         exp->queues[i].index = i;
     }
-    exp->irq_bh = aio_bh_new(exp->ctx, vduse_irq_bh, exp);
 
     exp->dev = virtio_blk_dev_new(blk, opts, &vduse_ops, exp, errp);
     if (!exp->dev) {
@@ -726,7 +706,6 @@ fail:
     if (exp->dev) {
         virtio_blk_dev_free(exp->dev);
     }
-    qemu_bh_delete(exp->irq_bh);
     g_array_free(exp->regions, true);
     g_array_free(exp->stale, true);
     g_free(exp->queues);
@@ -754,7 +733,6 @@ bool vduse_blk_export_free(VduseBlkExport *exp, Error **errp)
     close(exp->ctrl_fd);
 
     virtio_blk_dev_free(exp->dev);
-    qemu_bh_delete(exp->irq_bh);
     g_array_free(exp->regions, true);
     g_array_free(exp->stale, true);
     g_free(exp->queues);
