@@ -1,7 +1,7 @@
 # Thin wrapper: the build is meson + ninja.  ./configure creates $(BUILD).
 BUILD ?= build
 
-.PHONY: all check check-unit check-iotests check-zoned install clean distclean
+.PHONY: all check check-unit check-iotests check-zoned check-vduse install clean distclean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -20,8 +20,13 @@ check-iotests: all
 
 # Zoned tests in a QEMU guest with zoned null_blk (docs/testing-vm.md).  The first run
 # sets the guest up (apt packages, kernel, initramfs; needs root) in build-vm/.
+# ZONED_TESTS: name patterns to run a subset (all tests by default).
 check-zoned: all
-	BUILD=$(BUILD) tests/vm/run-suite.sh
+	BUILD=$(BUILD) tests/vm/run-suite.sh $(ZONED_TESTS)
+
+# The VDUSE export tests alone (tests/vm/tests/1NN-*).
+check-vduse: all
+	BUILD=$(BUILD) tests/vm/run-suite.sh vduse
 
 install: all
 	meson install -C $(BUILD)
