@@ -82,15 +82,15 @@ run_fio rand-qd16 $FIO --rw=randwrite --bs=16k --iodepth=16 --io_size=48M
 modprobe crc32c_generic 2> /dev/null
 modprobe btrfs
 make_tree /tmp/tree
-mkfs.btrfs -q -f -O zoned "$DEV" > /dev/null 2>&1 || fail "mkfs.btrfs -O zoned"
+bounded 120 mkfs.btrfs -q -f -O zoned "$DEV" > /dev/null 2>&1 || fail "mkfs.btrfs -O zoned"
 mkdir -p /mnt/z
 mount -t btrfs "$DEV" /mnt/z || { fail "mount"; dmesg | tail -n 3; }
-cp -a /tmp/tree/. /mnt/z/ && sync || fail "copy the tree"
+bounded 120 sh -c "cp -a /tmp/tree/. /mnt/z/ && sync" || fail "copy the tree"
 verify_tree /mnt/z || fail "verify after writing"
-umount /mnt/z
+bounded 120 umount /mnt/z
 mount -t btrfs "$DEV" /mnt/z || fail "remount"
 verify_tree /mnt/z || fail "verify after remount"
-umount /mnt/z
+bounded 120 umount /mnt/z
 blkzone report "$DEV" | grep -c -v 'zcond: 1(em)' | sed 's/^/zones in use after btrfs: /'
 zones_from_blkzone "$DEV" > /tmp/guest.zones
 qsd_stop $NAME
@@ -104,7 +104,7 @@ start_daemon
 mount -t btrfs "$DEV" /mnt/z || fail "mount after the daemon restarted"
 verify_tree /mnt/z || fail "verify after the daemon restarted"
 echo "more data after the restart" > /mnt/z/after-restart
-umount /mnt/z
+bounded 120 umount /mnt/z
 mount -t btrfs "$DEV" /mnt/z && cat /mnt/z/after-restart && umount /mnt/z || fail "write after restart"
 qsd_stop $NAME
 

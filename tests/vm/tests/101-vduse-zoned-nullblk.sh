@@ -76,15 +76,15 @@ check "guest report = nullb0 report after fio" \
 modprobe crc32c_generic 2> /dev/null
 modprobe btrfs
 make_tree /tmp/tree
-mkfs.btrfs -q -f -O zoned "$DEV" > /dev/null 2>&1 || fail "mkfs.btrfs -O zoned"
+bounded 120 mkfs.btrfs -q -f -O zoned "$DEV" > /dev/null 2>&1 || fail "mkfs.btrfs -O zoned"
 mkdir -p /mnt/z
 mount -t btrfs "$DEV" /mnt/z || { fail "mount"; dmesg | tail -n 3; }
-cp -a /tmp/tree/. /mnt/z/ && sync || fail "copy the tree"
+bounded 120 sh -c "cp -a /tmp/tree/. /mnt/z/ && sync" || fail "copy the tree"
 verify_tree /mnt/z || fail "verify after writing"
-umount /mnt/z
+bounded 120 umount /mnt/z
 mount -t btrfs "$DEV" /mnt/z || fail "remount"
 verify_tree /mnt/z || fail "verify after remount"
-umount /mnt/z
+bounded 120 umount /mnt/z
 check "guest report = nullb0 report after btrfs" \
     "$(diff <(zones_from_blkzone "$DEV") <(zones_from_blkzone $NB) > /dev/null && echo same || echo differ)" same
 qsd_stop $NAME

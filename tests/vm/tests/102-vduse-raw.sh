@@ -63,15 +63,15 @@ fi
 modprobe crc32c_generic 2> /dev/null
 modprobe btrfs
 make_tree /tmp/tree
-mkfs.btrfs -q -f "$DEV" > /dev/null 2>&1 || fail "mkfs.btrfs"
+bounded 120 mkfs.btrfs -q -f "$DEV" > /dev/null 2>&1 || fail "mkfs.btrfs"
 mkdir -p /mnt/r
 mount -t btrfs "$DEV" /mnt/r || { fail "mount"; dmesg | tail -n 3; }
-cp -a /tmp/tree/. /mnt/r/ && sync || fail "copy the tree"
+bounded 120 sh -c "cp -a /tmp/tree/. /mnt/r/ && sync" || fail "copy the tree"
 verify_tree /mnt/r || fail "verify after writing"
-umount /mnt/r
+bounded 120 umount /mnt/r
 mount -t btrfs "$DEV" /mnt/r || fail "remount"
 verify_tree /mnt/r || fail "verify after remount"
-umount /mnt/r
+bounded 120 umount /mnt/r
 qsd_stop $NAME
 
 # ---- read-only export (writable defaults to off, as in QEMU) ----
@@ -80,7 +80,7 @@ qsd_start $NAME --blockdev "$NODE" --export type=vduse-blk,id=e0,node-name=r0,na
 check "read-only export: ro" "$(cat /sys/block/${DEV#/dev/}/ro)" 1
 mount -t btrfs -o ro "$DEV" /mnt/r || fail "mount read-only"
 verify_tree /mnt/r || fail "verify through the read-only export"
-umount /mnt/r
+bounded 120 umount /mnt/r
 check "write to a read-only export fails" \
     "$(dd if=/dev/zero of="$DEV" bs=4k count=1 oflag=direct 2> /dev/null && echo ok || echo failed)" failed
 qsd_stop $NAME
