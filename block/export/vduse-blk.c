@@ -323,9 +323,10 @@ static int vduse_start_queues(VduseBlkExport *exp)
         int ret;
 
         if (ioctl(exp->dev_fd, VDUSE_VQ_GET_INFO, &info) < 0) {
+            ret = -errno;
             error_report("VDUSE device '%s': cannot read queue %u: %s",
-                         exp->name, i, strerror(errno));
-            return -errno;
+                         exp->name, i, strerror(-ret));
+            return ret;
         }
         if (!info.ready) {
             continue;           /* the driver may use fewer queues */
@@ -403,9 +404,10 @@ static int vduse_set_status(VduseBlkExport *exp, uint8_t status)
         int ret;
 
         if (ioctl(exp->dev_fd, VDUSE_DEV_GET_FEATURES, &features) < 0) {
+            ret = -errno;
             error_report("VDUSE device '%s': cannot read the negotiated "
-                         "features: %s", exp->name, strerror(errno));
-            return -errno;
+                         "features: %s", exp->name, strerror(-ret));
+            return ret;
         }
         if (!exp->model_access_platform) {
             features &= ~(1ULL << VIRTIO_F_ACCESS_PLATFORM);
