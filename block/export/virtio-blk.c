@@ -172,11 +172,16 @@ static void vblk_complete(VirtioBlkReq *req, uint8_t status)
     } else if (status != VIRTIO_BLK_S_OK) {
         iov_memset(elem->in_sg, elem->in_num, 0, 0, body);
     }
+    /*
+     * The append sector goes at offset 0 of the writable part: Linux sends
+     * a 16-byte in-header (sector, padding, status last); with the packed
+     * 9 bytes of the spec offset 0 is the same place.
+     */
     if (req->trailer == 9) {
         uint64_t s = GUINT64_TO_LE(status == VIRTIO_BLK_S_OK ?
                                    req->append_sector : 0);
 
-        iov_from_buf(elem->in_sg, elem->in_num, in_len - 9, &s, 8);
+        iov_from_buf(elem->in_sg, elem->in_num, 0, &s, 8);
     }
     iov_from_buf(elem->in_sg, elem->in_num, in_len - 1, &status, 1);
     qemu_iovec_destroy(&req->data);
