@@ -691,6 +691,33 @@ static void test_zone_append(void)
         req_clear(&r);
         assert_zone(g->blk, 5, BLK_ZS_EMPTY, 5 * ZS);
     }
+    /*
+     * Linux's in-header: le64 sector, 7 bytes of padding, status last
+     * (16 bytes, the C struct's size).  The sector goes at its start.
+     */
+    {
+        Req r = { .type = VIRTIO_BLK_T_ZONE_APPEND, .sector = 5 * ZS_SECT,
+                  .out = pat, .out_len = 4 * KiB, .trailer = 16 };
+
+        g_assert_cmpuint(do_req(g, &r), ==, OK);
+        g_assert_cmpuint(r.append_sector, ==, 5 * ZS_SECT);
+        req_clear(&r);
+        r = (Req){ .type = VIRTIO_BLK_T_ZONE_APPEND, .sector = 5 * ZS_SECT,
+                   .out = pat, .out_len = 4 * KiB, .trailer = 16 };
+        g_assert_cmpuint(do_req(g, &r), ==, OK);
+        g_assert_cmpuint(r.append_sector, ==, 5 * ZS_SECT + 4 * KiB / SECTOR);
+        req_clear(&r);
+        /* A failed append reports sector 0, still at the start. */
+        r = (Req){ .type = VIRTIO_BLK_T_ZONE_APPEND, .sector = 5 * ZS_SECT + 8,
+                   .out = pat, .out_len = 4 * KiB, .trailer = 16 };
+        g_assert_cmpuint(do_req(g, &r), ==, BAD);
+        g_assert_cmpuint(r.append_sector, ==, 0);
+        req_clear(&r);
+        check_image(g->blk, 5 * ZS, pat, 4 * KiB);
+        check_image(g->blk, 5 * ZS + 4 * KiB, pat, 4 * KiB);
+        g_assert_cmpuint(rq_simple(g, VIRTIO_BLK_T_ZONE_RESET, 5 * ZS_SECT),
+                         ==, OK);
+    }
     /* The trailer in two descriptors, across guest memory pieces. */
     {
         struct virtio_blk_outhdr_le hdr = {

@@ -693,7 +693,7 @@ typedef struct Req {
     const void *out;            /* data to the device */
     uint32_t out_len;
     uint32_t in_len;            /* data from the device */
-    uint32_t trailer;           /* 0: 1 (9 for ZONE_APPEND) */
+    uint32_t trailer;           /* 0: 1 (9 for ZONE_APPEND); at most 16 */
     unsigned int split;         /* data descriptors (default 1) */
     bool indirect;
     bool straddle;              /* buffers straddle piece boundaries */
@@ -755,12 +755,14 @@ static void req_submit(Guest *g, Req *r)
 
 static void req_finish(Guest *g, Req *r, uint32_t used_len)
 {
-    uint8_t tail[9];
+    uint8_t tail[16];
 
+    g_assert_cmpuint(r->trailer, <=, sizeof(tail));
     r->used_len = used_len;
     gread(g, r->tail_iova, tail, r->trailer);
     r->status = tail[r->trailer - 1];
-    if (r->trailer == 9) {
+    /* The append sector leads the in-header; the status byte ends it. */
+    if (r->type == VIRTIO_BLK_T_ZONE_APPEND && r->trailer >= 9) {
         uint64_t s;
 
         memcpy(&s, tail, 8);

@@ -111,7 +111,9 @@ verify_tree() {
 run_fio() {
     local name=$1 rc=0
     shift
-    fio --name="$name" --output-format=normal "$@" > "/tmp/fio-$name.out" 2>&1 || rc=$?
+    # No verify state file: it would land in the project root (the 9p share).
+    fio --name="$name" --output-format=normal --verify_state_save=0 "$@" \
+        > "/tmp/fio-$name.out" 2>&1 || rc=$?
     grep -E '^ *(WRITE|READ):' "/tmp/fio-$name.out" | sed "s/^ */  $name: /"
     if [ $rc -ne 0 ] || grep -qiE 'verify.*(fail|bad)|err= *[1-9]' "/tmp/fio-$name.out"; then
         fail "fio $name (status $rc)"
