@@ -997,12 +997,20 @@ static void zoned_format_specific_info(BlockDriverState *bs, GString *out)
     g_string_append_printf(out, "zones: %" PRIu32 "\n", h->nr_zones);
     g_string_append_printf(out, "conventional zones: %" PRIu32 "\n",
                            h->nr_conv);
-    g_string_append_printf(out, "max open zones: %" PRIu32 "\n",
-                           s->model.geo.max_open);
-    g_string_append_printf(out, "max active zones: %" PRIu32 "\n",
-                           s->model.geo.max_active);
-    g_string_append_printf(out, "max append size: %" PRIu64 "\n",
-                           h->max_append);
+    /* 0 means "no limit" / "a zone": say so rather than print a bare 0. */
+    g_string_append_printf(out, "max open zones: %" PRIu32 "%s\n",
+                           s->model.geo.max_open,
+                           s->model.geo.max_open ? "" : " (no limit)");
+    g_string_append_printf(out, "max active zones: %" PRIu32 "%s\n",
+                           s->model.geo.max_active,
+                           s->model.geo.max_active ? "" : " (no limit)");
+    if (h->max_append) {
+        g_string_append_printf(out, "max append size: %" PRIu64 "\n",
+                               h->max_append);
+    } else {
+        g_string_append_printf(out, "max append size: 0 (the zone capacity, "
+                               "%" PRIu64 ")\n", h->zone_capacity);
+    }
     g_string_append_printf(out, "data offset: %" PRIu64 "\n",
                            h->data_offset);
     g_string_append_printf(out, "metadata generation: %" PRIu64 "\n",
