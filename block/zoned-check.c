@@ -163,7 +163,9 @@ static int coroutine_fn check_metadata(BlockDriverState *bs, ZonedCheck *c,
         if (ret < 0) {
             return ret;
         }
-        if (!zoned_slot_decode(h, c->buf, &gen, e, &reason)) {
+        /* A slot open reported (its finding comes first) counts once. */
+        if (!zoned_slot_decode(h, c->buf, &gen, e, &reason) &&
+            k != s->bad_slot) {
             bool fixed = c->fix & BDRV_FIX_LEAKS;
 
             check_report(c, false, fixed, "metadata slot %d (offset %"
@@ -257,6 +259,7 @@ static int coroutine_fn zoned_co_check(BlockDriverState *bs, void *opaque)
     g_ptr_array_set_size(s->findings, 0);
 
     ret = check_metadata(bs, c, &rewrite);
+    s->bad_slot = -1;       /* a second check reports it from the disk */
     if (ret < 0) {
         return ret;
     }

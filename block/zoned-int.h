@@ -166,6 +166,7 @@ typedef struct BDRVZonedState {
     uint8_t *slot_buf;      /* slot_size bytes, aligned */
 
     GPtrArray *findings;    /* ZonedFinding *, from open */
+    int bad_slot;           /* the slot open found invalid (-1: none) */
 } BDRVZonedState;
 
 static inline bool zoned_is_seq_state_writable(BlockZoneState st)

@@ -405,6 +405,7 @@ static int coroutine_fn zoned_load_slots(BlockDriverState *bs,
             "(generation %" PRIu64 ") is used", !best,
             h->slot_offset[!best], reason[!best], best, gen[best]));
         s->dirty = true;
+        s->bad_slot = !best;
     }
     g_free(reason[0]);
     g_free(reason[1]);
@@ -781,6 +782,7 @@ static int zoned_open(BlockDriverState *bs, QDict *options, int flags,
     }
     qemu_co_mutex_init(&s->meta_lock);
     s->findings = g_ptr_array_new_with_free_func(zoned_finding_free);
+    s->bad_slot = -1;
     ret = zoned_run_co(bs, (int (*)(BlockDriverState *, void *))zoned_co_load,
                        &l);
     if (ret < 0) {
