@@ -23,7 +23,7 @@
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "qemu/queue.h"
-#include "raw-aio.h"
+#include "raw-aio-backend.h"
 
 /* SQ entries per ring; the CQ gets twice as many. */
 #define LURING_ENTRIES   128
@@ -42,8 +42,7 @@ typedef struct LuringReq {
 } LuringReq;
 
 struct LuringState {
-    AioContext *ctx;
-    unsigned refcnt;            /* protected by luring_lock */
+    RawAioCtx base;             /* AioContext, references, counters */
     struct io_uring ring;
     unsigned cq_entries;
     EventNotifier notifier;
@@ -55,14 +54,9 @@ struct LuringState {
     unsigned queued;
     unsigned in_ring;                   /* SQEs prepared, CQE not yet reaped */
     bool submit_error_reported;
-    RawAioStats stats;
-
-    QLIST_ENTRY(LuringState) next;
 };
 
-static GMutex luring_lock;
-static QLIST_HEAD(, LuringState) luring_states =
-    QLIST_HEAD_INITIALIZER(luring_states);
+static RawAioRegistry luring_registry;
 
 static void luring_prep(struct io_uring_sqe *sqe, LuringReq *r)
 {
@@ -127,13 +121,13 @@ static void luring_submit_queued(LuringState *s)
         }
 
         ret = io_uring_submit(&s->ring);
-        s->stats.submit_calls++;
+        s->base.stats.submit_calls++;
         if (ret == -EINTR) {
             continue;
         }
         if (ret <= 0) {
             if (ret == -EAGAIN || ret == -EBUSY || ret == 0) {
-                s->stats.eagain++;
+                s->base.stats.eagain++;
             } else if (!s->submit_error_reported) {
                 /* The SQEs stay in the ring and are offered again. */
                 error_report("io_uring_submit: %s", strerror(-ret));
@@ -142,10 +136,7 @@ static void luring_submit_queued(LuringState *s)
             luring_retry_later(s);
             return;
         }
-        s->stats.submitted += ret;
-        s->stats.max_batch = MAX(s->stats.max_batch, (uint64_t)ret);
-        s->stats.max_in_flight = MAX(s->stats.max_in_flight,
-                                     (uint64_t)s->in_ring);
+        raw_aio_ctx_count_submitted(&s->base, ret, s->in_ring);
         if (QSIMPLEQ_EMPTY(&s->queue) || s->in_ring >= s->cq_entries) {
             if (io_uring_sq_ready(&s->ring) == 0) {
                 return;
@@ -171,7 +162,7 @@ static void luring_retry_cb(void *opaque)
 static void luring_finish(LuringReq *r, int ret)
 {
     r->ret = ret;
-    r->s->stats.requests++;
+    r->s->base.stats.requests++;
     if (r->co != qemu_coroutine_self()) {
         aio_co_wake(r->co);
     }
@@ -187,7 +178,7 @@ static void luring_complete(LuringState *s, LuringReq *r, int res)
         /* Nothing happened: offer the same request again. */
         QSIMPLEQ_INSERT_TAIL(&s->queue, r, next);
         s->queued++;
-        s->stats.eagain++;
+        s->base.stats.eagain++;
         return;
     }
     if (res < 0) {
@@ -210,7 +201,7 @@ static void luring_complete(LuringState *s, LuringReq *r, int res)
     if (res == 0 || (req->offset + r->done) % req->align != 0) {
         if (req->op == RAW_AIO_READ) {
             qemu_iovec_memset(req->qiov, r->done, 0, size - r->done);
-            s->stats.eof_fills++;
+            s->base.stats.eof_fills++;
             luring_finish(r, 0);
         } else {
             luring_finish(r, -ENOSPC);
@@ -220,14 +211,7 @@ static void luring_complete(LuringState *s, LuringReq *r, int res)
     /* The SQE is prepared from r->done when it is next submitted. */
     QSIMPLEQ_INSERT_TAIL(&s->queue, r, next);
     s->queued++;
-    s->stats.resubmitted++;
-}
-
-static void luring_ref(LuringState *s)
-{
-    g_mutex_lock(&luring_lock);
-    s->refcnt++;
-    g_mutex_unlock(&luring_lock);
+    s->base.stats.resubmitted++;
 }
 
 static void luring_completion_cb(EventNotifier *e)
@@ -236,7 +220,7 @@ static void luring_completion_cb(EventNotifier *e)
 
     event_notifier_test_and_clear(e);
     /* A woken coroutine may close the last node using s. */
-    luring_ref(s);
+    raw_aio_ctx_ref(&luring_registry, &s->base);
     for (;;) {
         struct io_uring_cqe *cqe;
         LuringReq *r;
@@ -245,7 +229,7 @@ static void luring_completion_cb(EventNotifier *e)
         if (io_uring_peek_cqe(&s->ring, &cqe) != 0 || !cqe) {
             /* Entries the kernel kept aside when the CQ was full. */
             if (io_uring_cq_has_overflow(&s->ring)) {
-                s->stats.cq_overflows++;
+                s->base.stats.cq_overflows++;
                 io_uring_get_events(&s->ring);
                 continue;
             }
@@ -275,7 +259,7 @@ int coroutine_fn luring_co_submit(LuringState *s, const RawAioRequest *req)
                                     : RAW_AIO_DEFAULT_MAX_BATCH;
 
     assert(qemu_in_coroutine());
-    assert(qemu_get_current_aio_context() == s->ctx);
+    assert(qemu_get_current_aio_context() == s->base.ctx);
     assert(req->align > 0);
 
     QSIMPLEQ_INSERT_TAIL(&s->queue, &r, next);
@@ -295,24 +279,14 @@ int coroutine_fn luring_co_submit(LuringState *s, const RawAioRequest *req)
     return r.ret;
 }
 
-LuringState *luring_attach(AioContext *ctx, Error **errp)
+/* Runs with the registry locked; it fills in s->base. */
+static RawAioCtx *luring_create(AioContext *ctx, Error **errp)
 {
-    LuringState *s;
+    LuringState *s = g_new0(LuringState, 1);
     int ret;
 
-    g_mutex_lock(&luring_lock);
-    QLIST_FOREACH(s, &luring_states, next) {
-        if (s->ctx == ctx) {
-            s->refcnt++;
-            g_mutex_unlock(&luring_lock);
-            return s;
-        }
-    }
-
-    s = g_new0(LuringState, 1);
     ret = io_uring_queue_init(LURING_ENTRIES, &s->ring, 0);
     if (ret < 0) {
-        g_mutex_unlock(&luring_lock);
         g_free(s);
         error_setg_errno(errp, -ret, "io_uring (aio=io_uring) is not "
                          "available: io_uring_queue_init(%d) failed",
@@ -328,42 +302,42 @@ LuringState *luring_attach(AioContext *ctx, Error **errp)
         }
     }
     if (ret < 0) {
-        g_mutex_unlock(&luring_lock);
         io_uring_queue_exit(&s->ring);
         g_free(s);
         error_setg_errno(errp, -ret, "io_uring (aio=io_uring): cannot "
                          "register its eventfd");
         return NULL;
     }
-    s->ctx = ctx;
-    s->refcnt = 1;
     s->cq_entries = s->ring.cq.ring_entries;
     QSIMPLEQ_INIT(&s->queue);
     s->submit_bh = aio_bh_new(ctx, luring_submit_bh, s);
     s->retry_timer = aio_timer_new(ctx, luring_retry_cb, s);
     aio_set_event_notifier(ctx, &s->notifier, luring_completion_cb);
-    QLIST_INSERT_HEAD(&luring_states, s, next);
-    g_mutex_unlock(&luring_lock);
-    return s;
+    return &s->base;
+}
+
+LuringState *luring_attach(AioContext *ctx, Error **errp)
+{
+    RawAioCtx *c = raw_aio_ctx_attach(&luring_registry, ctx, luring_create,
+                                      errp);
+
+    return c ? container_of(c, LuringState, base) : NULL;
 }
 
 void luring_detach(LuringState *s)
 {
-    g_mutex_lock(&luring_lock);
-    assert(s->refcnt > 0);
-    if (--s->refcnt > 0) {
-        g_mutex_unlock(&luring_lock);
+    AioContext *ctx = s->base.ctx;
+
+    if (!raw_aio_ctx_unref(&luring_registry, &s->base)) {
         return;
     }
-    QLIST_REMOVE(s, next);
-    g_mutex_unlock(&luring_lock);
 
     /* Nodes are drained before they close; wait for stragglers anyway. */
     if (s->in_ring || s->queued) {
-        assert(qemu_get_current_aio_context() == s->ctx);
-        AIO_WAIT_WHILE(s->ctx, s->in_ring || s->queued);
+        assert(qemu_get_current_aio_context() == ctx);
+        AIO_WAIT_WHILE(ctx, s->in_ring || s->queued);
     }
-    aio_set_event_notifier(s->ctx, &s->notifier, NULL);
+    aio_set_event_notifier(ctx, &s->notifier, NULL);
     qemu_bh_delete(s->submit_bh);
     timer_free(s->retry_timer);
     io_uring_queue_exit(&s->ring);
@@ -373,17 +347,5 @@ void luring_detach(LuringState *s)
 
 bool luring_get_stats(AioContext *ctx, RawAioStats *stats)
 {
-    LuringState *s;
-    bool found = false;
-
-    g_mutex_lock(&luring_lock);
-    QLIST_FOREACH(s, &luring_states, next) {
-        if (s->ctx == ctx) {
-            *stats = s->stats;
-            found = true;
-            break;
-        }
-    }
-    g_mutex_unlock(&luring_lock);
-    return found;
+    return raw_aio_ctx_get_stats(&luring_registry, ctx, stats);
 }

@@ -18,7 +18,7 @@
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "qemu/queue.h"
-#include "raw-aio.h"
+#include "raw-aio-backend.h"
 
 /* iocbs in the kernel per context; more wait in our queue. */
 #define LAIO_MAX_EVENTS      512
@@ -40,8 +40,7 @@ typedef struct LaioReq {
 } LaioReq;
 
 struct LinuxAioState {
-    AioContext *ctx;
-    unsigned refcnt;            /* protected by laio_lock */
+    RawAioCtx base;             /* AioContext, references, counters */
     io_context_t io_ctx;
     EventNotifier notifier;
     QEMUBH *submit_bh;
@@ -51,14 +50,9 @@ struct LinuxAioState {
     QSIMPLEQ_HEAD(, LaioReq) queue;     /* prepared, not yet submitted */
     unsigned queued;
     unsigned in_flight;                 /* submitted, not yet reaped */
-    RawAioStats stats;
-
-    QLIST_ENTRY(LinuxAioState) next;
 };
 
-static GMutex laio_lock;
-static QLIST_HEAD(, LinuxAioState) laio_states =
-    QLIST_HEAD_INITIALIZER(laio_states);
+static RawAioRegistry laio_registry;
 
 static void laio_prep(LaioReq *r)
 {
@@ -100,14 +94,14 @@ static void laio_prep(LaioReq *r)
 static void laio_finish(LaioReq *r, int ret, bool from_completion)
 {
     r->ret = ret;
-    r->s->stats.requests++;
+    r->s->base.stats.requests++;
     if (r->co == qemu_coroutine_self()) {
         return;     /* still running: it sees r->ret before yielding */
     }
     if (from_completion) {
         aio_co_wake(r->co);
     } else {
-        aio_co_schedule(r->s->ctx, r->co);
+        aio_co_schedule(r->s->base.ctx, r->co);
     }
 }
 
@@ -131,11 +125,11 @@ static void laio_submit_queued(LinuxAioState *s)
         do {
             ret = io_submit(s->io_ctx, n, iocbs);
         } while (ret == -EINTR);
-        s->stats.submit_calls++;
+        s->base.stats.submit_calls++;
 
         if (ret == -EAGAIN || ret == 0) {
             /* Kernel out of resources: retry after completions free some. */
-            s->stats.eagain++;
+            s->base.stats.eagain++;
             if (s->in_flight == 0) {
                 timer_mod_ns(s->retry_timer, get_clock_ns() + LAIO_RETRY_NS);
             }
@@ -155,10 +149,7 @@ static void laio_submit_queued(LinuxAioState *s)
         }
         s->queued -= ret;
         s->in_flight += ret;
-        s->stats.submitted += ret;
-        s->stats.max_batch = MAX(s->stats.max_batch, (uint64_t)ret);
-        s->stats.max_in_flight = MAX(s->stats.max_in_flight,
-                                     (uint64_t)s->in_flight);
+        raw_aio_ctx_count_submitted(&s->base, ret, s->in_flight);
     }
 }
 
@@ -199,7 +190,7 @@ static void laio_complete(LinuxAioState *s, LaioReq *r, long res)
     if (res == 0 || (req->offset + r->done) % req->align != 0) {
         if (req->op == RAW_AIO_READ) {
             qemu_iovec_memset(req->qiov, r->done, 0, size - r->done);
-            s->stats.eof_fills++;
+            s->base.stats.eof_fills++;
             laio_finish(r, 0, true);
         } else {
             laio_finish(r, -ENOSPC, true);
@@ -209,14 +200,7 @@ static void laio_complete(LinuxAioState *s, LaioReq *r, long res)
     laio_prep(r);
     QSIMPLEQ_INSERT_TAIL(&s->queue, r, next);
     s->queued++;
-    s->stats.resubmitted++;
-}
-
-static void laio_ref(LinuxAioState *s)
-{
-    g_mutex_lock(&laio_lock);
-    s->refcnt++;
-    g_mutex_unlock(&laio_lock);
+    s->base.stats.resubmitted++;
 }
 
 static void laio_completion_cb(EventNotifier *e)
@@ -226,7 +210,7 @@ static void laio_completion_cb(EventNotifier *e)
 
     event_notifier_test_and_clear(e);
     /* A woken coroutine may close the last node using s. */
-    laio_ref(s);
+    raw_aio_ctx_ref(&laio_registry, &s->base);
     for (;;) {
         struct timespec zero = { 0, 0 };
         int n = io_getevents(s->io_ctx, 0, ARRAY_SIZE(events), events, &zero);
@@ -263,7 +247,7 @@ int coroutine_fn laio_co_submit(LinuxAioState *s, const RawAioRequest *req)
                                     : RAW_AIO_DEFAULT_MAX_BATCH;
 
     assert(qemu_in_coroutine());
-    assert(qemu_get_current_aio_context() == s->ctx);
+    assert(qemu_get_current_aio_context() == s->base.ctx);
     assert(req->align > 0);
 
     laio_prep(&r);
@@ -284,24 +268,14 @@ int coroutine_fn laio_co_submit(LinuxAioState *s, const RawAioRequest *req)
     return r.ret;
 }
 
-LinuxAioState *laio_attach(AioContext *ctx, Error **errp)
+/* Runs with the registry locked; it fills in s->base. */
+static RawAioCtx *laio_create(AioContext *ctx, Error **errp)
 {
-    LinuxAioState *s;
+    LinuxAioState *s = g_new0(LinuxAioState, 1);
     int ret;
 
-    g_mutex_lock(&laio_lock);
-    QLIST_FOREACH(s, &laio_states, next) {
-        if (s->ctx == ctx) {
-            s->refcnt++;
-            g_mutex_unlock(&laio_lock);
-            return s;
-        }
-    }
-
-    s = g_new0(LinuxAioState, 1);
     ret = io_setup(LAIO_MAX_EVENTS, &s->io_ctx);
     if (ret < 0) {
-        g_mutex_unlock(&laio_lock);
         error_setg_errno(errp, -ret, "Linux AIO (aio=native) is not "
                          "available: io_setup(%d) failed", LAIO_MAX_EVENTS);
         if (ret == -EAGAIN) {
@@ -313,41 +287,41 @@ LinuxAioState *laio_attach(AioContext *ctx, Error **errp)
     }
     ret = event_notifier_init(&s->notifier, 0);
     if (ret < 0) {
-        g_mutex_unlock(&laio_lock);
         io_destroy(s->io_ctx);
         g_free(s);
         error_setg_errno(errp, -ret, "Linux AIO (aio=native): cannot create "
                          "its eventfd");
         return NULL;
     }
-    s->ctx = ctx;
-    s->refcnt = 1;
     QSIMPLEQ_INIT(&s->queue);
     s->submit_bh = aio_bh_new(ctx, laio_submit_bh, s);
     s->retry_timer = aio_timer_new(ctx, laio_retry_cb, s);
     aio_set_event_notifier(ctx, &s->notifier, laio_completion_cb);
-    QLIST_INSERT_HEAD(&laio_states, s, next);
-    g_mutex_unlock(&laio_lock);
-    return s;
+    return &s->base;
+}
+
+LinuxAioState *laio_attach(AioContext *ctx, Error **errp)
+{
+    RawAioCtx *c = raw_aio_ctx_attach(&laio_registry, ctx, laio_create,
+                                      errp);
+
+    return c ? container_of(c, LinuxAioState, base) : NULL;
 }
 
 void laio_detach(LinuxAioState *s)
 {
-    g_mutex_lock(&laio_lock);
-    assert(s->refcnt > 0);
-    if (--s->refcnt > 0) {
-        g_mutex_unlock(&laio_lock);
+    AioContext *ctx = s->base.ctx;
+
+    if (!raw_aio_ctx_unref(&laio_registry, &s->base)) {
         return;
     }
-    QLIST_REMOVE(s, next);
-    g_mutex_unlock(&laio_lock);
 
     /* Nodes are drained before they close; wait for stragglers anyway. */
     if (s->in_flight || s->queued) {
-        assert(qemu_get_current_aio_context() == s->ctx);
-        AIO_WAIT_WHILE(s->ctx, s->in_flight || s->queued);
+        assert(qemu_get_current_aio_context() == ctx);
+        AIO_WAIT_WHILE(ctx, s->in_flight || s->queued);
     }
-    aio_set_event_notifier(s->ctx, &s->notifier, NULL);
+    aio_set_event_notifier(ctx, &s->notifier, NULL);
     qemu_bh_delete(s->submit_bh);
     timer_free(s->retry_timer);
     io_destroy(s->io_ctx);
@@ -357,17 +331,5 @@ void laio_detach(LinuxAioState *s)
 
 bool laio_get_stats(AioContext *ctx, RawAioStats *stats)
 {
-    LinuxAioState *s;
-    bool found = false;
-
-    g_mutex_lock(&laio_lock);
-    QLIST_FOREACH(s, &laio_states, next) {
-        if (s->ctx == ctx) {
-            *stats = s->stats;
-            found = true;
-            break;
-        }
-    }
-    g_mutex_unlock(&laio_lock);
-    return found;
+    return raw_aio_ctx_get_stats(&laio_registry, ctx, stats);
 }
