@@ -31,13 +31,7 @@
 #define LURING_RETRY_NS  (1000 * 1000)
 
 typedef struct LuringReq {
-    LuringState *s;
-    Coroutine *co;
-    const RawAioRequest *req;
-    size_t done;                /* bytes transferred so far */
-    QEMUIOVector rest;          /* the untransferred part after a short one */
-    bool has_rest;
-    int ret;                    /* -EINPROGRESS until complete */
+    RawAioReq base;
     QSIMPLEQ_ENTRY(LuringReq) next;
 } LuringReq;
 
@@ -60,27 +54,16 @@ static RawAioRegistry luring_registry;
 
 static void luring_prep(struct io_uring_sqe *sqe, LuringReq *r)
 {
-    const RawAioRequest *req = r->req;
-    QEMUIOVector *qiov = req->qiov;
-
-    if (r->done) {
-        if (r->has_rest) {
-            qemu_iovec_destroy(&r->rest);
-        }
-        qemu_iovec_init_slice(&r->rest, req->qiov, r->done,
-                              req->qiov->size - r->done);
-        r->has_rest = true;
-        qiov = &r->rest;
-    }
+    const RawAioRequest *req = r->base.req;
+    QEMUIOVector *qiov = raw_aio_req_qiov(&r->base);
+    int64_t offset = req->offset + r->base.done;
 
     switch (req->op) {
     case RAW_AIO_READ:
-        io_uring_prep_readv(sqe, req->fd, qiov->iov, qiov->niov,
-                            req->offset + r->done);
+        io_uring_prep_readv(sqe, req->fd, qiov->iov, qiov->niov, offset);
         break;
     case RAW_AIO_WRITE:
-        io_uring_prep_writev(sqe, req->fd, qiov->iov, qiov->niov,
-                             req->offset + r->done);
+        io_uring_prep_writev(sqe, req->fd, qiov->iov, qiov->niov, offset);
         break;
     case RAW_AIO_FLUSH:
         io_uring_prep_fsync(sqe, req->fd, IORING_FSYNC_DATASYNC);
@@ -155,63 +138,18 @@ static void luring_retry_cb(void *opaque)
     luring_submit_queued(opaque);
 }
 
-/*
- * Finish r; only the completion handler does, so the coroutine is entered
- * from the event loop, never from inside a submission.
- */
-static void luring_finish(LuringReq *r, int ret)
-{
-    r->ret = ret;
-    r->s->base.stats.requests++;
-    if (r->co != qemu_coroutine_self()) {
-        aio_co_wake(r->co);
-    }
-}
-
 /* Account one CQE for r; res is the byte count or a negative errno. */
 static void luring_complete(LuringState *s, LuringReq *r, int res)
 {
-    const RawAioRequest *req = r->req;
-    size_t size;
-
     if (res == -EINTR || res == -EAGAIN) {
         /* Nothing happened: offer the same request again. */
-        QSIMPLEQ_INSERT_TAIL(&s->queue, r, next);
-        s->queued++;
         s->base.stats.eagain++;
+    } else if (raw_aio_req_complete(&s->base, &r->base, res)) {
         return;
     }
-    if (res < 0) {
-        luring_finish(r, res);
-        return;
-    }
-    if (req->op == RAW_AIO_FLUSH) {
-        luring_finish(r, 0);
-        return;
-    }
-
-    r->done += res;
-    size = req->qiov->size;
-    if (r->done >= size) {
-        luring_finish(r, 0);
-        return;
-    }
-
-    /* Short transfer: continue unless we hit the end of the file. */
-    if (res == 0 || (req->offset + r->done) % req->align != 0) {
-        if (req->op == RAW_AIO_READ) {
-            qemu_iovec_memset(req->qiov, r->done, 0, size - r->done);
-            s->base.stats.eof_fills++;
-            luring_finish(r, 0);
-        } else {
-            luring_finish(r, -ENOSPC);
-        }
-        return;
-    }
-    /* The SQE is prepared from r->done when it is next submitted. */
+    /* The SQE is prepared from what is left when it is next submitted. */
     QSIMPLEQ_INSERT_TAIL(&s->queue, r, next);
     s->queued++;
-    s->base.stats.resubmitted++;
 }
 
 static void luring_completion_cb(EventNotifier *e)
@@ -249,34 +187,17 @@ static void luring_completion_cb(EventNotifier *e)
 
 int coroutine_fn luring_co_submit(LuringState *s, const RawAioRequest *req)
 {
-    LuringReq r = {
-        .s = s,
-        .co = qemu_coroutine_self(),
-        .req = req,
-        .ret = -EINPROGRESS,
-    };
-    uint64_t batch = req->max_batch ? req->max_batch
-                                    : RAW_AIO_DEFAULT_MAX_BATCH;
+    LuringReq r;
 
-    assert(qemu_in_coroutine());
-    assert(qemu_get_current_aio_context() == s->base.ctx);
-    assert(req->align > 0);
-
+    raw_aio_req_init(&r.base, &s->base, req);
     QSIMPLEQ_INSERT_TAIL(&s->queue, &r, next);
     s->queued++;
-    if (s->queued >= MIN(batch, LURING_ENTRIES)) {
+    if (raw_aio_batch_full(req, s->queued, LURING_ENTRIES)) {
         luring_submit_queued(s);
     } else {
         qemu_bh_schedule(s->submit_bh);
     }
-
-    while (r.ret == -EINPROGRESS) {
-        qemu_coroutine_yield();
-    }
-    if (r.has_rest) {
-        qemu_iovec_destroy(&r.rest);
-    }
-    return r.ret;
+    return raw_aio_req_wait(&r.base);
 }
 
 /* Runs with the registry locked; it fills in s->base. */

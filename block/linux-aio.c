@@ -30,12 +30,7 @@
 typedef struct LaioReq {
     struct iocb iocb;
     LinuxAioState *s;
-    Coroutine *co;
-    const RawAioRequest *req;
-    size_t done;                /* bytes transferred so far */
-    QEMUIOVector rest;          /* the untransferred part after a short one */
-    bool has_rest;
-    int ret;                    /* -EINPROGRESS until complete */
+    RawAioReq base;
     QSIMPLEQ_ENTRY(LaioReq) next;
 } LaioReq;
 
@@ -56,53 +51,23 @@ static RawAioRegistry laio_registry;
 
 static void laio_prep(LaioReq *r)
 {
-    const RawAioRequest *req = r->req;
-    QEMUIOVector *qiov = req->qiov;
+    const RawAioRequest *req = r->base.req;
+    QEMUIOVector *qiov = raw_aio_req_qiov(&r->base);
+    int64_t offset = req->offset + r->base.done;
     int fd = req->fd;
-
-    if (r->done) {
-        if (r->has_rest) {
-            qemu_iovec_destroy(&r->rest);
-        }
-        qemu_iovec_init_slice(&r->rest, req->qiov, r->done,
-                              req->qiov->size - r->done);
-        r->has_rest = true;
-        qiov = &r->rest;
-    }
 
     switch (req->op) {
     case RAW_AIO_READ:
-        io_prep_preadv(&r->iocb, fd, qiov->iov, qiov->niov,
-                       req->offset + r->done);
+        io_prep_preadv(&r->iocb, fd, qiov->iov, qiov->niov, offset);
         break;
     case RAW_AIO_WRITE:
-        io_prep_pwritev(&r->iocb, fd, qiov->iov, qiov->niov,
-                        req->offset + r->done);
+        io_prep_pwritev(&r->iocb, fd, qiov->iov, qiov->niov, offset);
         break;
     case RAW_AIO_FLUSH:
         io_prep_fdsync(&r->iocb, fd);
         break;
     }
     io_set_eventfd(&r->iocb, event_notifier_get_fd(&r->s->notifier));
-}
-
-/*
- * Finish r.  From the completion handler the coroutine is entered at once;
- * from the submission path it is scheduled instead, so that submission
- * never runs request code (which may submit again) inside itself.
- */
-static void laio_finish(LaioReq *r, int ret, bool from_completion)
-{
-    r->ret = ret;
-    r->s->base.stats.requests++;
-    if (r->co == qemu_coroutine_self()) {
-        return;     /* still running: it sees r->ret before yielding */
-    }
-    if (from_completion) {
-        aio_co_wake(r->co);
-    } else {
-        aio_co_schedule(r->s->base.ctx, r->co);
-    }
 }
 
 static void laio_submit_queued(LinuxAioState *s)
@@ -140,7 +105,7 @@ static void laio_submit_queued(LinuxAioState *s)
             r = QSIMPLEQ_FIRST(&s->queue);
             QSIMPLEQ_REMOVE_HEAD(&s->queue, next);
             s->queued--;
-            laio_finish(r, ret, false);
+            raw_aio_req_finish(&s->base, &r->base, ret, false);
             continue;
         }
 
@@ -166,41 +131,13 @@ static void laio_retry_cb(void *opaque)
 /* Account one event for r; res is the byte count or a negative errno. */
 static void laio_complete(LinuxAioState *s, LaioReq *r, long res)
 {
-    const RawAioRequest *req = r->req;
-    size_t size;
-
     s->in_flight--;
-    if (res < 0) {
-        laio_finish(r, res, true);
-        return;
-    }
-    if (req->op == RAW_AIO_FLUSH) {
-        laio_finish(r, 0, true);
-        return;
-    }
-
-    r->done += res;
-    size = req->qiov->size;
-    if (r->done >= size) {
-        laio_finish(r, 0, true);
-        return;
-    }
-
-    /* Short transfer: continue unless we hit the end of the file. */
-    if (res == 0 || (req->offset + r->done) % req->align != 0) {
-        if (req->op == RAW_AIO_READ) {
-            qemu_iovec_memset(req->qiov, r->done, 0, size - r->done);
-            s->base.stats.eof_fills++;
-            laio_finish(r, 0, true);
-        } else {
-            laio_finish(r, -ENOSPC, true);
-        }
+    if (raw_aio_req_complete(&s->base, &r->base, res)) {
         return;
     }
     laio_prep(r);
     QSIMPLEQ_INSERT_TAIL(&s->queue, r, next);
     s->queued++;
-    s->base.stats.resubmitted++;
 }
 
 static void laio_completion_cb(EventNotifier *e)
@@ -237,35 +174,18 @@ static void laio_completion_cb(EventNotifier *e)
 
 int coroutine_fn laio_co_submit(LinuxAioState *s, const RawAioRequest *req)
 {
-    LaioReq r = {
-        .s = s,
-        .co = qemu_coroutine_self(),
-        .req = req,
-        .ret = -EINPROGRESS,
-    };
-    uint64_t batch = req->max_batch ? req->max_batch
-                                    : RAW_AIO_DEFAULT_MAX_BATCH;
+    LaioReq r = { .s = s };
 
-    assert(qemu_in_coroutine());
-    assert(qemu_get_current_aio_context() == s->base.ctx);
-    assert(req->align > 0);
-
+    raw_aio_req_init(&r.base, &s->base, req);
     laio_prep(&r);
     QSIMPLEQ_INSERT_TAIL(&s->queue, &r, next);
     s->queued++;
-    if (s->queued >= MIN(batch, LAIO_MAX_EVENTS)) {
+    if (raw_aio_batch_full(req, s->queued, LAIO_MAX_EVENTS)) {
         laio_submit_queued(s);
     } else {
         qemu_bh_schedule(s->submit_bh);
     }
-
-    while (r.ret == -EINPROGRESS) {
-        qemu_coroutine_yield();
-    }
-    if (r.has_rest) {
-        qemu_iovec_destroy(&r.rest);
-    }
-    return r.ret;
+    return raw_aio_req_wait(&r.base);
 }
 
 /* Runs with the registry locked; it fills in s->base. */

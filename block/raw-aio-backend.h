@@ -1,7 +1,8 @@
 /*
  * What the asynchronous backends of file-posix (block/linux-aio.c and
- * block/io_uring.c) share: the registry of their per-AioContext states.
- * file-posix itself sees only raw-aio.h.
+ * block/io_uring.c) share: the registry of their per-AioContext states,
+ * and a request's life from its coroutine's submission to its wake-up,
+ * short transfers included.  file-posix itself sees only raw-aio.h.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -51,5 +52,42 @@ bool raw_aio_ctx_get_stats(RawAioRegistry *reg, AioContext *ctx,
 /* Count n requests handed to the kernel in one call; in_flight are there. */
 void raw_aio_ctx_count_submitted(RawAioCtx *c, unsigned n,
                                  unsigned in_flight);
+
+/*
+ * A request in a backend; embedded in LaioReq and LuringReq.  A read or
+ * write may move fewer bytes than asked: the rest is submitted again until
+ * all is done, or the end of the file is reached (a read: the rest reads
+ * as zeroes; a write: -ENOSPC).
+ */
+typedef struct RawAioReq {
+    Coroutine *co;
+    const RawAioRequest *req;
+    size_t done;                /* bytes transferred so far */
+    QEMUIOVector rest;          /* the untransferred part after a short one */
+    bool has_rest;
+    int ret;                    /* -EINPROGRESS until complete */
+} RawAioReq;
+
+/* Start r for req, from the submitting coroutine in c's AioContext. */
+void coroutine_fn raw_aio_req_init(RawAioReq *r, RawAioCtx *c,
+                                   const RawAioRequest *req);
+/* Whether queued requests are a batch to submit at once (limit: ours). */
+bool raw_aio_batch_full(const RawAioRequest *req, unsigned queued,
+                        unsigned limit);
+/* What r has left to transfer: req->qiov, or the rest of a short one. */
+QEMUIOVector *raw_aio_req_qiov(RawAioReq *r);
+/*
+ * Set r's result and enter its coroutine: woken at once from a completion
+ * handler, scheduled otherwise (submission never runs request code).
+ */
+void raw_aio_req_finish(RawAioCtx *c, RawAioReq *r, int ret, bool wake);
+/*
+ * Account one completion of r (res: bytes moved, or a negative errno).
+ * Finishes r and returns true, or returns false when what is left is to
+ * be submitted again (from raw_aio_req_qiov()).
+ */
+bool raw_aio_req_complete(RawAioCtx *c, RawAioReq *r, long res);
+/* Wait until r is finished; returns its result (0 or a negative errno). */
+int coroutine_fn raw_aio_req_wait(RawAioReq *r);
 
 #endif /* BLOCK_RAW_AIO_BACKEND_H */
