@@ -2,12 +2,16 @@
  * Tests of the file-posix protocol driver ("file", "host_device") and its
  * three I/O backends (thread pool, Linux AIO, io_uring), on real files in
  * a temporary directory.  The same conformance suite runs for every
- * backend, buffered and with O_DIRECT.
+ * backend, buffered and with O_DIRECT; then the backend-independent
+ * tests: limits, options and their errors, the choice of backend,
+ * truncate, block status, host_device, a kernel without the backends.
+ *
+ * Queue depth, batching, completion nesting and IOThreads are in
+ * test-file-posix-queue.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
-#include <pthread.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -18,143 +22,11 @@
 #include "block/block_int.h"
 #include "block/raw-aio.h"
 #include "sysemu/block-backend.h"
-#include "qemu/iothread.h"
 #include "qemu/main-loop.h"
-#include "qemu/keyval.h"
 #include "qapi/error.h"
+#include "file-posix-helpers.h"
 
-#define KiB 1024LL
-#define MiB (1024 * KiB)
-
-static char *tmpdir;
-static int file_seq;
-
-/* ---- test modes ---- */
-
-typedef struct Mode {
-    const char *aio;
-    bool direct;
-} Mode;
-
-static const Mode modes[] = {
-    { "threads", false },
-    { "threads", true },
-    { "native", true },
-    { "io_uring", false },
-    { "io_uring", true },
-};
-
-static RawAioBackend mode_backend(const Mode *m)
-{
-    if (strcmp(m->aio, "native") == 0) {
-        return RAW_AIO_NATIVE;
-    }
-    if (strcmp(m->aio, "io_uring") == 0) {
-        return RAW_AIO_IO_URING;
-    }
-    return RAW_AIO_THREADS;
-}
-
-static bool backend_built(RawAioBackend b)
-{
-    switch (b) {
-    case RAW_AIO_NATIVE:
-#ifdef CONFIG_LINUX_AIO
-        return true;
-#else
-        return false;
-#endif
-    case RAW_AIO_IO_URING:
-#ifdef CONFIG_LINUX_IO_URING
-        return true;
-#else
-        return false;
-#endif
-    default:
-        return true;
-    }
-}
-
-static bool mode_stats(const Mode *m, RawAioStats *stats)
-{
-    AioContext *ctx = qemu_get_aio_context();
-
-    switch (mode_backend(m)) {
-    case RAW_AIO_NATIVE:
-        return laio_get_stats(ctx, stats);
-    case RAW_AIO_IO_URING:
-        return luring_get_stats(ctx, stats);
-    default:
-        return false;
-    }
-}
-
-/* ---- files ---- */
-
-static char *new_path(void)
-{
-    return g_strdup_printf("%s/img%d", tmpdir, file_seq++);
-}
-
-static char *make_file(int64_t size)
-{
-    char *path = new_path();
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ftruncate(fd, size), ==, 0);
-    close(fd);
-    return path;
-}
-
-static void pattern(void *buf, int64_t offset, size_t len, unsigned seed)
-{
-    uint8_t *p = buf;
-
-    for (size_t i = 0; i < len; i++) {
-        uint64_t x = (offset + i) / 7 * 2654435761u + seed;
-        p[i] = (uint8_t)(x ^ (x >> 13)) | 1;    /* never zero */
-    }
-}
-
-static void check_pattern(const void *buf, int64_t offset, size_t len,
-                          unsigned seed)
-{
-    g_autofree uint8_t *want = g_malloc(len);
-
-    pattern(want, offset, len, seed);
-    for (size_t i = 0; i < len; i++) {
-        if (((const uint8_t *)buf)[i] != want[i]) {
-            g_error("byte %zu (offset %" PRId64 "): got 0x%02x, want 0x%02x",
-                    i, offset + (int64_t)i, ((const uint8_t *)buf)[i],
-                    want[i]);
-        }
-    }
-}
-
-static void check_zero(const void *buf, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (((const uint8_t *)buf)[i]) {
-            g_error("byte %zu not zero (0x%02x)", i,
-                    ((const uint8_t *)buf)[i]);
-        }
-    }
-}
-
-/* A file filled with pattern(seed), written without the block layer. */
-static char *make_data_file(int64_t size, unsigned seed)
-{
-    char *path = new_path();
-    g_autofree uint8_t *buf = g_malloc(size);
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-
-    g_assert_cmpint(fd, >=, 0);
-    pattern(buf, 0, size, seed);
-    g_assert_cmpint(pwrite(fd, buf, size, 0), ==, size);
-    close(fd);
-    return path;
-}
+/* ---- helpers ---- */
 
 static int64_t file_blocks(const char *path)
 {
@@ -177,156 +49,6 @@ static int64_t seek_data(const char *path, int64_t offset, int whence)
     }
     close(fd);
     return r;
-}
-
-/* ---- nodes ---- */
-
-typedef struct Node {
-    BlockBackend *blk;
-    BlockDriverState *bs;
-    const Mode *mode;
-    char *path;
-} Node;
-
-/*
- * Open path as a "file" node (or driver, if set) through the block layer.
- * extra: more options, keyval syntax.
- */
-static Node *node_open_full(const char *driver, const char *path,
-                            const char *aio, int flags, const char *extra,
-                            Error **errp)
-{
-    QDict *opts = extra ? keyval_parse(extra, NULL, &error_abort)
-                        : qdict_new();
-    BlockBackend *blk;
-    Node *n;
-
-    qdict_put_str(opts, "driver", driver ? driver : "file");
-    if (path) {
-        qdict_put_str(opts, "filename", path);
-    }
-    if (aio) {
-        qdict_put_str(opts, "aio", aio);
-    }
-    blk = blk_new_open(NULL, opts, flags, errp);
-    if (!blk) {
-        return NULL;
-    }
-    n = g_new0(Node, 1);
-    n->blk = blk;
-    n->bs = blk_bs(blk);
-    n->path = g_strdup(path);
-    return n;
-}
-
-static Node *node_open(const Mode *m, const char *path, const char *extra)
-{
-    Node *n = node_open_full(NULL, path, m->aio,
-                             BDRV_O_RDWR | (m->direct ? BDRV_O_NOCACHE : 0),
-                             extra, &error_abort);
-    RawInfo info;
-
-    n->mode = m;
-    raw_get_info(n->bs, &info);
-    g_assert_cmpint(info.aio, ==, mode_backend(m));
-    g_assert(info.direct == m->direct);
-    return n;
-}
-
-static void node_close(Node *n)
-{
-    blk_unref(n->blk);
-    g_free(n->path);
-    g_free(n);
-}
-
-/* ---- requests in coroutines ---- */
-
-enum {
-    OP_READ, OP_WRITE, OP_ZEROES, OP_DISCARD, OP_FLUSH,
-    /* straight to the driver, below the block layer's checks */
-    OP_DRV_READ, OP_DRV_WRITE, OP_DRV_STATUS,
-};
-
-typedef struct IoArgs {
-    Node *n;
-    int op;
-    int64_t offset;
-    int64_t bytes;
-    QEMUIOVector *qiov;
-    int flags;
-    bool want_zero;
-    int64_t pnum;
-    int64_t map;
-    int ret;
-    bool done;
-} IoArgs;
-
-static void coroutine_fn io_entry(void *opaque)
-{
-    IoArgs *a = opaque;
-    BlockDriverState *bs = a->n->bs;
-    BlockBackend *blk = a->n->blk;
-    BlockDriverState *file = NULL;
-
-    switch (a->op) {
-    case OP_READ:
-        a->ret = blk_co_preadv(blk, a->offset, a->bytes, a->qiov, a->flags);
-        break;
-    case OP_WRITE:
-        a->ret = blk_co_pwritev(blk, a->offset, a->bytes, a->qiov, a->flags);
-        break;
-    case OP_ZEROES:
-        a->ret = blk_co_pwrite_zeroes(blk, a->offset, a->bytes, a->flags);
-        break;
-    case OP_DISCARD:
-        a->ret = blk_co_pdiscard(blk, a->offset, a->bytes);
-        break;
-    case OP_FLUSH:
-        a->ret = blk_co_flush(blk);
-        break;
-    case OP_DRV_READ:
-        a->ret = bs->drv->bdrv_co_preadv(bs, a->offset, a->bytes, a->qiov, 0);
-        break;
-    case OP_DRV_WRITE:
-        a->ret = bs->drv->bdrv_co_pwritev(bs, a->offset, a->bytes, a->qiov,
-                                          0);
-        break;
-    case OP_DRV_STATUS:
-        a->ret = bs->drv->bdrv_co_block_status(bs, a->want_zero, a->offset,
-                                               a->bytes, &a->pnum, &a->map,
-                                               &file);
-        if (a->ret >= 0) {
-            g_assert(file == bs);
-        }
-        break;
-    }
-    a->done = true;
-}
-
-static int run_io(IoArgs *a)
-{
-    Coroutine *co = qemu_coroutine_create(io_entry, a);
-
-    a->done = false;
-    qemu_coroutine_enter(co);
-    AIO_WAIT_WHILE(qemu_get_aio_context(), !a->done);
-    return a->ret;
-}
-
-static int do_io(Node *n, int op, int64_t offset, int64_t bytes, void *buf,
-                 int flags)
-{
-    QEMUIOVector qiov;
-    IoArgs a = {
-        .n = n, .op = op, .offset = offset, .bytes = bytes, .flags = flags,
-    };
-
-    if (buf) {
-        qemu_iovec_init_buf(&qiov, buf, bytes);
-        a.qiov = &qiov;
-    }
-    return run_io(&a);
 }
 
 static int do_iov(Node *n, int op, int64_t offset, QEMUIOVector *qiov)
@@ -357,34 +79,30 @@ static int block_status(Node *n, bool want_zero, int64_t offset,
     return ret;
 }
 
-/* Buffers aligned for O_DIRECT. */
-static void *abuf(size_t len)
+/*
+ * Opening with these options must fail with the message fmt (and errno
+ * want_errno, unless that is 0).
+ */
+static void G_GNUC_PRINTF(7, 8)
+expect_open_error(const char *driver, const char *path, const char *aio,
+                  int flags, const char *extra, int want_errno,
+                  const char *fmt, ...)
 {
-    return qemu_memalign(4096, MAX(len, 1));
-}
+    g_autofree char *want = NULL;
+    Error *err = NULL;
+    Node *n = node_open_full(driver, path, aio, flags, extra, &err);
+    va_list ap;
 
-static void write_pattern(Node *n, int64_t offset, int64_t len,
-                          unsigned seed)
-{
-    void *buf = abuf(len);
-
-    pattern(buf, offset, len, seed);
-    g_assert_cmpint(do_io(n, OP_WRITE, offset, len, buf, 0), ==, 0);
-    qemu_vfree(buf);
-}
-
-static void read_check(Node *n, int64_t offset, int64_t len, unsigned seed)
-{
-    void *buf = abuf(len);
-
-    memset(buf, 0, len);
-    g_assert_cmpint(do_io(n, OP_READ, offset, len, buf, 0), ==, 0);
-    if (seed) {
-        check_pattern(buf, offset, len, seed);
-    } else {
-        check_zero(buf, len);
+    g_assert(!n);
+    g_assert(err);
+    va_start(ap, fmt);
+    want = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_assert_cmpstr(error_get_pretty(err), ==, want);
+    if (want_errno) {
+        g_assert_cmpint(error_get_errno(err), ==, want_errno);
     }
-    qemu_vfree(buf);
+    error_free(err);
 }
 
 /* ---- the conformance suite (one Mode per run) ---- */
@@ -564,19 +282,12 @@ static void test_large(const void *opaque)
  */
 static void eof_read_case(const Mode *m, int64_t file_size)
 {
-    g_autofree char *path = make_file(0);
+    g_autofree char *path = make_data_file(file_size, 7);
     const int64_t len = 16 * KiB;
     uint8_t *buf = abuf(len);
-    Node *n;
-    int fd;
+    Node *n = node_open(m, path, NULL);
     RawAioStats stats;
 
-    pattern(buf, 0, file_size, 7);
-    fd = open(path, O_WRONLY);
-    g_assert_cmpint(pwrite(fd, buf, file_size, 0), ==, file_size);
-    close(fd);
-
-    n = node_open(m, path, NULL);
     memset(buf, 0xaa, len);
     g_assert_cmpint(do_io(n, OP_DRV_READ, 0, len, buf, 0), ==, 0);
     check_pattern(buf, 0, file_size, 7);
@@ -636,341 +347,6 @@ static void test_dio_alignment(const void *opaque)
     node_close(n);
 }
 
-/* ---- queue depth 1 chain: bounded stack ---- */
-
-typedef struct Chain {
-    Node *n;
-    QEMUIOVector qiov;
-    void *buf;
-    int remaining;
-    int completed;
-    int errors;
-    int nesting;
-    int max_nesting;
-    /* address range of a local in callbacks that ran on the main stack */
-    uintptr_t main_lo, main_hi;
-    uintptr_t stack_lo, stack_hi;   /* main thread stack */
-    int on_main_stack;
-    bool done;
-} Chain;
-
-static void chain_submit(Chain *c);
-
-static void chain_cb(void *opaque, int ret)
-{
-    Chain *c = opaque;
-    char local;
-    uintptr_t here = (uintptr_t)&local;
-
-    c->nesting++;
-    c->max_nesting = MAX(c->max_nesting, c->nesting);
-    g_assert_cmpint(c->nesting, ==, 1);
-    if (here >= c->stack_lo && here < c->stack_hi) {
-        c->on_main_stack++;
-        c->main_lo = MIN(c->main_lo, here);
-        c->main_hi = MAX(c->main_hi, here);
-    }
-    if (ret < 0) {
-        c->errors++;
-    }
-    c->completed++;
-    if (--c->remaining > 0) {
-        chain_submit(c);
-    } else {
-        c->done = true;
-    }
-    c->nesting--;
-}
-
-static void chain_submit(Chain *c)
-{
-    int64_t offset = (c->completed % 256) * 4096;
-
-    blk_aio_preadv(c->n->blk, offset, &c->qiov, 0, chain_cb, c);
-}
-
-static void test_chain(const void *opaque)
-{
-    const Mode *m = opaque;
-    g_autofree char *path = make_file(1 * MiB);
-    Node *n = node_open(m, path, NULL);
-    /* O_DIRECT misses the page cache: a shorter chain is enough. */
-    const int count = m->direct ? 5000 : 100000;
-    Chain c = {
-        .n = n,
-        .remaining = count,
-        .main_lo = UINTPTR_MAX,
-    };
-    pthread_attr_t attr;
-    void *stack;
-    size_t stack_size;
-    int64_t t0;
-    RawAioStats stats;
-
-    g_assert_cmpint(pthread_getattr_np(pthread_self(), &attr), ==, 0);
-    g_assert_cmpint(pthread_attr_getstack(&attr, &stack, &stack_size), ==, 0);
-    pthread_attr_destroy(&attr);
-    c.stack_lo = (uintptr_t)stack;
-    c.stack_hi = (uintptr_t)stack + stack_size;
-
-    /* Page-cache hits: buffered requests complete at once. */
-    write_pattern(n, 0, 1 * MiB, 9);
-    c.buf = abuf(4096);
-    qemu_iovec_init_buf(&c.qiov, c.buf, 4096);
-
-    t0 = get_clock_ns();
-    chain_submit(&c);
-    AIO_WAIT_WHILE(qemu_get_aio_context(), !c.done);
-    g_test_message("%s%s: %d chained reads in %.2f s; %d callbacks on the "
-                   "main stack, spread %" PRIuPTR " bytes", m->aio,
-                   m->direct ? "/direct" : "", count,
-                   (get_clock_ns() - t0) / 1e9, c.on_main_stack,
-                   c.on_main_stack ? c.main_hi - c.main_lo : 0);
-
-    g_assert_cmpint(c.completed, ==, count);
-    g_assert_cmpint(c.errors, ==, 0);
-    /* No completion ran inside another one's submission. */
-    g_assert_cmpint(c.max_nesting, ==, 1);
-    if (c.main_lo <= c.main_hi) {
-        g_assert_cmpuint(c.main_hi - c.main_lo, <, 8 * KiB);
-    }
-    if (mode_stats(m, &stats)) {
-        g_assert_cmpuint(stats.requests, >=, count);
-    }
-    check_pattern(c.buf, (count - 1) % 256 * 4096, 4096, 9);
-    qemu_vfree(c.buf);
-    node_close(n);
-}
-
-/*
- * The same chain straight on a backend, with a buffered descriptor: Linux
- * AIO completes buffered reads inside io_submit() and io_uring completes
- * page-cache hits inside io_uring_submit(), the worst case for recursion.
- * (file-posix itself refuses aio=native without O_DIRECT, as QEMU does.)
- */
-typedef struct BackendChain {
-    LinuxAioState *laio;
-    LuringState *luring;
-    RawAioRequest req;
-    QEMUIOVector qiov;
-    int remaining;
-    int completed;
-    int errors;
-    int nesting;
-    int max_nesting;
-    bool done;
-} BackendChain;
-
-static void backend_chain_submit(BackendChain *c);
-
-static void backend_chain_cb(BackendChain *c, int ret)
-{
-    c->nesting++;
-    c->max_nesting = MAX(c->max_nesting, c->nesting);
-    /* Fail at once rather than run out of coroutine stacks. */
-    g_assert_cmpint(c->nesting, ==, 1);
-    if (ret < 0) {
-        c->errors++;
-    }
-    c->completed++;
-    if (--c->remaining > 0) {
-        backend_chain_submit(c);
-    } else {
-        c->done = true;
-    }
-    c->nesting--;
-}
-
-static void coroutine_fn backend_chain_co(void *opaque)
-{
-    BackendChain *c = opaque;
-    int ret;
-
-    if (c->laio) {
-        ret = laio_co_submit(c->laio, &c->req);
-    } else {
-        ret = luring_co_submit(c->luring, &c->req);
-    }
-    backend_chain_cb(c, ret);
-}
-
-/* Callback style, as qemu-img bench drives a BlockBackend. */
-static void backend_chain_submit(BackendChain *c)
-{
-    c->req.offset = (c->completed % 256) * 4096;
-    qemu_coroutine_enter(qemu_coroutine_create(backend_chain_co, c));
-}
-
-static void test_backend_chain(const void *opaque)
-{
-    RawAioBackend which = GPOINTER_TO_INT(opaque);
-    g_autofree char *path = make_data_file(1 * MiB, 14);
-    AioContext *ctx = qemu_get_aio_context();
-    const int count = 100000;
-    BackendChain c = { .remaining = count };
-    uint8_t *buf = abuf(4096);
-    RawAioStats stats;
-    int fd = open(path, O_RDWR);
-    int64_t t0;
-
-    g_assert_cmpint(fd, >=, 0);
-#ifdef CONFIG_LINUX_AIO
-    if (which == RAW_AIO_NATIVE) {
-        c.laio = laio_attach(ctx, &error_abort);
-    }
-#endif
-#ifdef CONFIG_LINUX_IO_URING
-    if (which == RAW_AIO_IO_URING) {
-        c.luring = luring_attach(ctx, &error_abort);
-    }
-#endif
-    g_assert(c.laio || c.luring);
-    qemu_iovec_init_buf(&c.qiov, buf, 4096);
-    c.req = (RawAioRequest) {
-        .fd = fd, .op = RAW_AIO_READ, .qiov = &c.qiov, .align = 1,
-    };
-
-    t0 = get_clock_ns();
-    backend_chain_submit(&c);
-    AIO_WAIT_WHILE(ctx, !c.done);
-    g_test_message("%s buffered: %d chained reads in %.2f s",
-                   which == RAW_AIO_NATIVE ? "native" : "io_uring", count,
-                   (get_clock_ns() - t0) / 1e9);
-    g_assert_cmpint(c.completed, ==, count);
-    g_assert_cmpint(c.errors, ==, 0);
-    g_assert_cmpint(c.max_nesting, ==, 1);
-    check_pattern(buf, (count - 1) % 256 * 4096, 4096, 14);
-
-    if (c.laio) {
-        g_assert(laio_get_stats(ctx, &stats));
-        laio_detach(c.laio);
-    } else {
-        g_assert(luring_get_stats(ctx, &stats));
-        luring_detach(c.luring);
-    }
-    g_assert_cmpuint(stats.requests, ==, count);
-    g_assert_cmpuint(stats.submitted, ==, count);
-    qemu_vfree(buf);
-    close(fd);
-}
-
-/* ---- queue depth 64 ---- */
-
-typedef struct Worker {
-    Node *n;
-    int idx;
-    int depth;
-    int iterations;
-    int *running;
-    int failures;
-} Worker;
-
-#define QD 64
-
-static void coroutine_fn qd_worker(void *opaque)
-{
-    Worker *w = opaque;
-    const int64_t slot = 16 * KiB;
-    uint8_t *buf = abuf(slot);
-    QEMUIOVector qiov;
-
-    qemu_iovec_init_buf(&qiov, buf, slot);
-    for (int i = 0; i < w->iterations; i++) {
-        /* Each worker owns the slots idx, idx + depth, idx + 2 * depth... */
-        int64_t offset = (w->idx + (i % 4) * w->depth) * slot;
-        unsigned seed = w->idx * 1000 + i + 1;
-
-        pattern(buf, offset, slot, seed);
-        if (blk_co_pwritev(w->n->blk, offset, slot, &qiov, 0) < 0) {
-            w->failures++;
-        }
-        memset(buf, 0, slot);
-        if (blk_co_preadv(w->n->blk, offset, slot, &qiov, 0) < 0) {
-            w->failures++;
-        }
-        check_pattern(buf, offset, slot, seed);
-    }
-    qemu_vfree(buf);
-    (*w->running)--;
-}
-
-static void run_qd(Node *n, int depth, int iterations)
-{
-    g_autofree Worker *w = g_new(Worker, depth);
-    int running = depth;
-
-    for (int i = 0; i < depth; i++) {
-        w[i] = (Worker) {
-            .n = n, .idx = i, .depth = depth, .iterations = iterations,
-            .running = &running,
-        };
-    }
-    for (int i = 0; i < depth; i++) {
-        qemu_coroutine_enter(qemu_coroutine_create(qd_worker, &w[i]));
-    }
-    AIO_WAIT_WHILE(qemu_get_aio_context(), running > 0);
-    for (int i = 0; i < depth; i++) {
-        g_assert_cmpint(w[i].failures, ==, 0);
-    }
-}
-
-/*
- * More requests than the kernel context holds (512 iocbs, a CQ of 256):
- * the rest wait in the backend's queue.
- */
-static void test_deep_queue(const void *opaque)
-{
-    const Mode *m = opaque;
-    const int depth = 1000;
-    g_autofree char *path = make_file(depth * 4 * 16 * KiB);
-    Node *n = node_open(m, path, "aio-max-batch=100000");
-    RawAioStats stats;
-
-    run_qd(n, depth, 2);
-    if (mode_stats(m, &stats)) {
-        g_test_message("%s%s qd%d: max in flight %" PRIu64 ", max batch %"
-                       PRIu64 ", deferred %" PRIu64, m->aio,
-                       m->direct ? "/direct" : "", depth,
-                       stats.max_in_flight, stats.max_batch, stats.eagain);
-        g_assert_cmpuint(stats.max_in_flight, <=,
-                         mode_backend(m) == RAW_AIO_NATIVE ? 512 : 256);
-        g_assert_cmpuint(stats.cq_overflows, ==, 0);
-    }
-    node_close(n);
-}
-
-static void test_qd64(const void *opaque)
-{
-    const Mode *m = opaque;
-    g_autofree char *path = make_file(QD * 4 * 16 * KiB);
-    Node *n = node_open(m, path, NULL);
-    RawAioStats stats;
-
-    run_qd(n, QD, 50);
-    if (mode_stats(m, &stats)) {
-        g_test_message("%s%s qd64: %" PRIu64 " requests, %" PRIu64
-                       " submit calls, max batch %" PRIu64
-                       ", max in flight %" PRIu64, m->aio,
-                       m->direct ? "/direct" : "", stats.requests,
-                       stats.submit_calls, stats.max_batch,
-                       stats.max_in_flight);
-        /* Requests queued in one iteration went to the kernel together. */
-        g_assert_cmpuint(stats.max_batch, >, 1);
-        g_assert_cmpuint(stats.max_batch, <=, RAW_AIO_DEFAULT_MAX_BATCH);
-        g_assert_cmpuint(stats.submit_calls, <, stats.submitted);
-    }
-    node_close(n);
-
-    /* aio-max-batch=1: every request goes alone. */
-    n = node_open(m, path, "aio-max-batch=1");
-    run_qd(n, QD, 4);
-    if (mode_stats(m, &stats)) {
-        g_assert_cmpuint(stats.max_batch, ==, 1);
-        g_assert_cmpuint(stats.max_in_flight, >, 1);
-    }
-    node_close(n);
-}
-
 static void test_flush(const void *opaque)
 {
     const Mode *m = opaque;
@@ -1017,102 +393,56 @@ static void test_limits(void)
     node_close(n);
 }
 
-/* Open with the given options; return the error message (g_free it). */
-static char *open_error(const char *driver, const char *path,
-                        const char *aio, int flags, const char *extra,
-                        int *err_no)
-{
-    Error *err = NULL;
-    Node *n = node_open_full(driver, path, aio, flags, extra, &err);
-    char *msg;
-
-    g_assert(!n);
-    g_assert(err);
-    msg = g_strdup(error_get_pretty(err));
-    if (err_no) {
-        *err_no = error_get_errno(err);
-    }
-    error_free(err);
-    return msg;
-}
-
 static void test_options(void)
 {
     g_autofree char *path = make_file(1 * MiB);
     g_autofree char *missing = g_strdup_printf("%s/does-not-exist", tmpdir);
-    char *msg, *want;
-    int err_no = 0;
 
-    msg = open_error(NULL, path, "foo", BDRV_O_RDWR, NULL, NULL);
-    g_assert_cmpstr(msg, ==, "Invalid value 'foo' for parameter 'aio': "
-                    "expected 'threads', 'native', 'io_uring' or 'auto'");
-    g_free(msg);
+    expect_open_error(NULL, path, "foo", BDRV_O_RDWR, NULL, 0,
+                      "Invalid value 'foo' for parameter 'aio': "
+                      "expected 'threads', 'native', 'io_uring' or 'auto'");
 
-    msg = open_error(NULL, path, "native", BDRV_O_RDWR, NULL, NULL);
-    g_assert_cmpstr(msg, ==, "aio=native was specified, but it requires "
-                    "cache.direct=on, which was not specified.");
-    g_free(msg);
+    expect_open_error(NULL, path, "native", BDRV_O_RDWR, NULL, 0,
+                      "aio=native was specified, but it requires "
+                      "cache.direct=on, which was not specified.");
     /* The same when native comes from the open flags (qemu-io -i). */
-    msg = open_error(NULL, path, NULL, BDRV_O_RDWR | BDRV_O_NATIVE_AIO,
-                     NULL, NULL);
-    g_assert_cmpstr(msg, ==, "aio=native was specified, but it requires "
-                    "cache.direct=on, which was not specified.");
-    g_free(msg);
+    expect_open_error(NULL, path, NULL, BDRV_O_RDWR | BDRV_O_NATIVE_AIO,
+                      NULL, 0, "aio=native was specified, but it requires "
+                      "cache.direct=on, which was not specified.");
 
-    msg = open_error(NULL, NULL, NULL, BDRV_O_RDWR, NULL, NULL);
-    g_assert_cmpstr(msg, ==, "The 'file' block driver requires a file name");
-    g_free(msg);
+    expect_open_error(NULL, NULL, NULL, BDRV_O_RDWR, NULL, 0,
+                      "The 'file' block driver requires a file name");
 
-    msg = open_error(NULL, tmpdir, NULL, BDRV_O_RDWR, NULL, &err_no);
-    want = g_strdup_printf("Could not open '%s': %s", tmpdir,
-                           strerror(EISDIR));
-    g_assert_cmpstr(msg, ==, want);
-    g_assert_cmpint(err_no, ==, EISDIR);
-    g_free(msg);
-    g_free(want);
+    expect_open_error(NULL, tmpdir, NULL, BDRV_O_RDWR, NULL, EISDIR,
+                      "Could not open '%s': %s", tmpdir, strerror(EISDIR));
 
-    msg = open_error(NULL, tmpdir, NULL, 0, NULL, NULL);
-    want = g_strdup_printf("'file' driver requires '%s' to be a regular "
-                           "file", tmpdir);
-    g_assert_cmpstr(msg, ==, want);
-    g_free(msg);
-    g_free(want);
+    expect_open_error(NULL, tmpdir, NULL, 0, NULL, 0,
+                      "'file' driver requires '%s' to be a regular file",
+                      tmpdir);
 
-    msg = open_error(NULL, missing, NULL, BDRV_O_RDWR, NULL, &err_no);
-    want = g_strdup_printf("Could not open '%s': %s", missing,
-                           strerror(ENOENT));
-    g_assert_cmpstr(msg, ==, want);
-    g_assert_cmpint(err_no, ==, ENOENT);
-    g_free(msg);
-    g_free(want);
+    expect_open_error(NULL, missing, NULL, BDRV_O_RDWR, NULL, ENOENT,
+                      "Could not open '%s': %s", missing, strerror(ENOENT));
 
-    msg = open_error(NULL, path, NULL, BDRV_O_RDWR, "aio-max-batch=many",
-                     NULL);
-    g_assert_cmpstr(msg, ==, "Parameter 'aio-max-batch' expects a "
-                    "non-negative integer");
-    g_free(msg);
+    expect_open_error(NULL, path, NULL, BDRV_O_RDWR, "aio-max-batch=many", 0,
+                      "Parameter 'aio-max-batch' expects a non-negative "
+                      "integer");
 
-    msg = open_error(NULL, "/dev/null", NULL, BDRV_O_RDWR, NULL, NULL);
-    g_assert_cmpstr(msg, ==, "'file' driver requires '/dev/null' to be a "
-                    "regular file");
-    g_free(msg);
+    expect_open_error(NULL, "/dev/null", NULL, BDRV_O_RDWR, NULL, 0,
+                      "'file' driver requires '/dev/null' to be a regular "
+                      "file");
 
-    msg = open_error("host_device", "/dev/null", NULL,
-                     BDRV_O_RDWR | BDRV_O_NOCACHE, NULL, NULL);
-    g_assert_cmpstr(msg, ==, "Could not open '/dev/null': filesystem does "
-                    "not support O_DIRECT");
-    g_free(msg);
+    expect_open_error("host_device", "/dev/null", NULL,
+                      BDRV_O_RDWR | BDRV_O_NOCACHE, NULL, 0,
+                      "Could not open '/dev/null': filesystem does not "
+                      "support O_DIRECT");
 
-    msg = open_error("host_device", path, NULL, BDRV_O_RDWR, NULL, NULL);
-    want = g_strdup_printf("'host_device' driver requires '%s' to be either "
-                           "a character or block device", path);
-    g_assert_cmpstr(msg, ==, want);
-    g_free(msg);
-    g_free(want);
+    expect_open_error("host_device", path, NULL, BDRV_O_RDWR, NULL, 0,
+                      "'host_device' driver requires '%s' to be either a "
+                      "character or block device", path);
 
-    msg = open_error(NULL, path, NULL, BDRV_O_RDWR, "locking=off", NULL);
-    g_assert_cmpstr(msg, ==, "Block protocol 'file' doesn't support the option 'locking'");
-    g_free(msg);
+    expect_open_error(NULL, path, NULL, BDRV_O_RDWR, "locking=off", 0,
+                      "Block protocol 'file' doesn't support the option "
+                      "'locking'");
 }
 
 /* Which backend the flags and aio=auto pick. */
@@ -1266,75 +596,6 @@ static void test_host_device_chr(void)
 }
 
 /*
- * Requests from a coroutine running in an IOThread use the backend state
- * of the IOThread's context, created on first use.
- */
-typedef struct ForeignIo {
-    Node *n;
-    AioContext *ctx;
-    int failures;
-    bool done;
-} ForeignIo;
-
-static void coroutine_fn foreign_io_co(void *opaque)
-{
-    ForeignIo *f = opaque;
-    BlockDriverState *bs = f->n->bs;
-    uint8_t *buf = abuf(64 * KiB);
-    QEMUIOVector qiov;
-
-    g_assert(qemu_get_current_aio_context() == f->ctx);
-    qemu_iovec_init_buf(&qiov, buf, 64 * KiB);
-    for (int i = 0; i < 16; i++) {
-        pattern(buf, i * 64 * KiB, 64 * KiB, 15);
-        if (bs->drv->bdrv_co_pwritev(bs, i * 64 * KiB, 64 * KiB, &qiov, 0)) {
-            f->failures++;
-        }
-        memset(buf, 0, 64 * KiB);
-        if (bs->drv->bdrv_co_preadv(bs, i * 64 * KiB, 64 * KiB, &qiov, 0)) {
-            f->failures++;
-        }
-        check_pattern(buf, i * 64 * KiB, 64 * KiB, 15);
-    }
-    if (bs->drv->bdrv_co_flush(bs) < 0) {
-        f->failures++;
-    }
-    qemu_vfree(buf);
-    __atomic_store_n(&f->done, true, __ATOMIC_RELEASE);
-    aio_notify(qemu_get_aio_context());
-}
-
-static void test_iothread(const void *opaque)
-{
-    const Mode *m = opaque;
-    g_autofree char *path = make_file(1 * MiB);
-    IOThread *iothread = iothread_create("fp-test", &error_abort);
-    AioContext *ctx = iothread_get_aio_context(iothread);
-    Node *n = node_open(m, path, NULL);
-    ForeignIo f = { .n = n, .ctx = ctx };
-    RawAioStats stats;
-
-    aio_co_schedule(ctx, qemu_coroutine_create(foreign_io_co, &f));
-    while (!__atomic_load_n(&f.done, __ATOMIC_ACQUIRE)) {
-        aio_poll(qemu_get_aio_context(), true);
-    }
-    g_assert_cmpint(f.failures, ==, 0);
-    read_check(n, 0, 1 * MiB, 15);
-    if (mode_backend(m) != RAW_AIO_THREADS) {
-        bool found = mode_backend(m) == RAW_AIO_NATIVE
-                     ? laio_get_stats(ctx, &stats)
-                     : luring_get_stats(ctx, &stats);
-        g_assert(found);
-        g_assert_cmpuint(stats.requests, ==, 33);
-    }
-    node_close(n);
-    /* Closing the last node released the IOThread's kernel context. */
-    g_assert(!laio_get_stats(ctx, &stats));
-    g_assert(!luring_get_stats(ctx, &stats));
-    iothread_destroy(iothread);
-}
-
-/*
  * A kernel without io_uring and Linux AIO, emulated with seccomp in a
  * subprocess: explicit backends fail naming themselves, auto falls back.
  */
@@ -1360,7 +621,6 @@ static void deny_async_syscalls(void)
 static void test_no_kernel_support(void)
 {
     g_autofree char *path = NULL;
-    char *msg;
     Node *n;
     RawInfo info;
 
@@ -1373,22 +633,20 @@ static void test_no_kernel_support(void)
     deny_async_syscalls();
     path = make_file(1 * MiB);
 
-    msg = open_error(NULL, path, "io_uring", BDRV_O_RDWR, NULL, NULL);
-    g_assert_cmpstr(msg, ==, backend_built(RAW_AIO_IO_URING)
-                    ? "io_uring (aio=io_uring) is not available: "
-                      "io_uring_queue_init(128) failed: Function not "
-                      "implemented"
-                    : "aio=io_uring is not supported: this build has no "
-                      "io_uring (liburing) support");
-    g_free(msg);
-    msg = open_error(NULL, path, NULL, BDRV_O_RDWR | BDRV_O_NOCACHE |
-                     BDRV_O_NATIVE_AIO, NULL, NULL);
-    g_assert_cmpstr(msg, ==, backend_built(RAW_AIO_NATIVE)
-                    ? "Linux AIO (aio=native) is not available: "
-                      "io_setup(512) failed: Function not implemented"
-                    : "aio=native is not supported: this build has no "
-                      "Linux AIO (libaio) support");
-    g_free(msg);
+    expect_open_error(NULL, path, "io_uring", BDRV_O_RDWR, NULL, 0,
+                      backend_built(RAW_AIO_IO_URING)
+                      ? "io_uring (aio=io_uring) is not available: "
+                        "io_uring_queue_init(128) failed: Function not "
+                        "implemented"
+                      : "aio=io_uring is not supported: this build has no "
+                        "io_uring (liburing) support");
+    expect_open_error(NULL, path, NULL, BDRV_O_RDWR | BDRV_O_NOCACHE |
+                      BDRV_O_NATIVE_AIO, NULL, 0,
+                      backend_built(RAW_AIO_NATIVE)
+                      ? "Linux AIO (aio=native) is not available: "
+                        "io_setup(512) failed: Function not implemented"
+                      : "aio=native is not supported: this build has no "
+                        "Linux AIO (libaio) support");
 
     n = node_open_full(NULL, path, "auto", BDRV_O_RDWR | BDRV_O_NOCACHE,
                        NULL, &error_abort);
@@ -1413,7 +671,6 @@ static void test_host_device_blk(void)
     unsigned int pbs;
     Node *n;
     Error *err = NULL;
-    char *msg, *want;
     int64_t pnum;
 
     if (!dev) {
@@ -1428,12 +685,8 @@ static void test_host_device_blk(void)
     g_assert_cmpint(ioctl(fd, BLKPBSZGET, &pbs), ==, 0);
     close(fd);
 
-    msg = open_error(NULL, dev, NULL, 0, NULL, NULL);
-    want = g_strdup_printf("'file' driver requires '%s' to be a regular "
-                           "file", dev);
-    g_assert_cmpstr(msg, ==, want);
-    g_free(msg);
-    g_free(want);
+    expect_open_error(NULL, dev, NULL, 0, NULL, 0,
+                      "'file' driver requires '%s' to be a regular file", dev);
 
     for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
         const Mode *m = &modes[i];
@@ -1487,23 +740,18 @@ static void test_host_device_blk(void)
     }
 }
 
-static void rmdir_recursive(const char *dir)
-{
-    GDir *d = g_dir_open(dir, 0, NULL);
-    const char *name;
-
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *p = g_build_filename(dir, name, NULL);
-        unlink(p);
-    }
-    if (d) {
-        g_dir_close(d);
-    }
-    rmdir(dir);
-}
-
 int main(int argc, char **argv)
 {
+    static const ModeTest conformance[] = {
+        { "rw", test_rw },
+        { "discard", test_discard },
+        { "zeroes", test_zeroes },
+        { "vectored", test_vectored },
+        { "large", test_large },
+        { "eof", test_eof },
+        { "flush", test_flush },
+        { "alignment", test_dio_alignment, .direct_only = true },
+    };
     int ret;
 
     g_test_init(&argc, &argv, NULL);
@@ -1511,39 +759,7 @@ int main(int argc, char **argv)
     tmpdir = g_dir_make_tmp("test-file-posix-XXXXXX", NULL);
     g_assert(tmpdir);
 
-    for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
-        static const struct {
-            const char *name;
-            GTestDataFunc fn;
-        } cases[] = {
-            { "rw", test_rw },
-            { "discard", test_discard },
-            { "zeroes", test_zeroes },
-            { "vectored", test_vectored },
-            { "large", test_large },
-            { "eof", test_eof },
-            { "flush", test_flush },
-            { "qd64", test_qd64 },
-            { "chain", test_chain },
-            { "deep-queue", test_deep_queue },
-        };
-        const Mode *m = &modes[i];
-
-        if (!backend_built(mode_backend(m))) {
-            continue;
-        }
-        for (size_t j = 0; j < ARRAY_SIZE(cases); j++) {
-            g_autofree char *name = g_strdup_printf(
-                "/file-posix/%s/%s/%s", m->aio,
-                m->direct ? "direct" : "buffered", cases[j].name);
-            g_test_add_data_func(name, m, cases[j].fn);
-        }
-        if (m->direct) {
-            g_autofree char *name = g_strdup_printf(
-                "/file-posix/%s/direct/alignment", m->aio);
-            g_test_add_data_func(name, m, test_dio_alignment);
-        }
-    }
+    add_mode_tests(conformance, ARRAY_SIZE(conformance));
     g_test_add_func("/file-posix/limits", test_limits);
     g_test_add_func("/file-posix/options", test_options);
     g_test_add_func("/file-posix/backend-choice", test_backend_choice);
@@ -1552,24 +768,6 @@ int main(int argc, char **argv)
     g_test_add_func("/file-posix/host-device-chr", test_host_device_chr);
     g_test_add_func("/file-posix/no-kernel-support", test_no_kernel_support);
     g_test_add_func("/file-posix/host-device-blk", test_host_device_blk);
-    for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
-        g_autofree char *name = g_strdup_printf(
-            "/file-posix/%s/%s/iothread", modes[i].aio,
-            modes[i].direct ? "direct" : "buffered");
-        if (backend_built(mode_backend(&modes[i]))) {
-            g_test_add_data_func(name, &modes[i], test_iothread);
-        }
-    }
-    if (backend_built(RAW_AIO_NATIVE)) {
-        g_test_add_data_func("/file-posix/native/buffered/backend-chain",
-                             GINT_TO_POINTER(RAW_AIO_NATIVE),
-                             test_backend_chain);
-    }
-    if (backend_built(RAW_AIO_IO_URING)) {
-        g_test_add_data_func("/file-posix/io_uring/buffered/backend-chain",
-                             GINT_TO_POINTER(RAW_AIO_IO_URING),
-                             test_backend_chain);
-    }
 
     ret = g_test_run();
     rmdir_recursive(tmpdir);
