@@ -33,11 +33,7 @@
  */
 #include "qemu/osdep.h"
 #include "qemu/coroutine.h"
-#include "coroutine-int.h"
-
-#ifdef CONFIG_ASAN
-#include <sanitizer/common_interface_defs.h>
-#endif
+#include "coroutine-asan.h"
 
 #if !defined(__x86_64__) && !defined(__aarch64__)
 #error "coroutine-asm.c supports x86-64 and aarch64 only"
@@ -47,11 +43,7 @@ typedef struct CoroutineAsm {
     Coroutine base;
     void *sp;                   /* saved stack pointer while switched out */
     void *stack;                /* lowest usable address; NULL for leaders */
-#ifdef CONFIG_ASAN
-    void *fake_stack;           /* ASan use-after-return frames, when out */
-    const void *stack_bottom;   /* as ASan knows it (leaders: learned) */
-    size_t stack_size;
-#endif
+    CoroutineAsan asan;
 } CoroutineAsm;
 
 /* The thread's original stack, and the coroutine running now. */
@@ -211,69 +203,10 @@ static const char backend_name[] = "asm-aarch64";
 
 #endif
 
-#ifdef CONFIG_ASAN
-/*
- * ASan must be told about every stack switch, or it reports false stack
- * overflows and misreads use-after-return.  A thread's leader stack
- * bounds are not known up front; they are learned from the "old stack"
- * that __sanitizer_finish_switch_fiber reports on the other side of the
- * first switch away from the leader.  The switching coroutine is passed
- * across in a thread-local read through a non-inlined function, so the
- * compiler cannot reuse a TLS address computed before the switch, when
- * the coroutine may have moved to another thread.
- */
-static __thread CoroutineAsm *asan_switch_source;
-
-static __attribute__((noinline)) CoroutineAsm **asan_source_slot(void)
-{
-    CoroutineAsm **slot = &asan_switch_source;
-
-    asm volatile("" : "+r"(slot));
-    return slot;
-}
-
-static void asan_start(CoroutineAsm *from, CoroutineAsm *to,
-                       CoroutineAction action)
-{
-    *asan_source_slot() = from;
-    if (action == COROUTINE_TERMINATE) {
-        /* NULL: ASan drops the fake frames of the finished function. */
-        from->fake_stack = NULL;
-        __sanitizer_start_switch_fiber(NULL, to->stack_bottom,
-                                       to->stack_size);
-    } else {
-        __sanitizer_start_switch_fiber(&from->fake_stack, to->stack_bottom,
-                                       to->stack_size);
-    }
-}
-
-static void asan_finish(CoroutineAsm *self)
-{
-    CoroutineAsm *source = *asan_source_slot();
-    const void *bottom;
-    size_t size;
-
-    __sanitizer_finish_switch_fiber(self->fake_stack, &bottom, &size);
-    if (!source->stack) {
-        source->stack_bottom = bottom;
-        source->stack_size = size;
-    }
-}
-#else
-static inline void asan_start(CoroutineAsm *from, CoroutineAsm *to,
-                              CoroutineAction action)
-{
-}
-
-static inline void asan_finish(CoroutineAsm *self)
-{
-}
-#endif
-
 /* First code run on a fresh stack. */
 void qemu_co_asm_entry(CoroutineAsm *co)
 {
-    asan_finish(co);
+    coroutine_asan_finish(&co->asan);
     coroutine_trampoline_entry(&co->base);
 }
 
@@ -283,10 +216,7 @@ Coroutine *qemu_coroutine_new(void)
 
     co->stack = qemu_coroutine_stack_alloc();
     co->sp = co_init_stack(co, (uintptr_t)co->stack + COROUTINE_STACK_SIZE);
-#ifdef CONFIG_ASAN
-    co->stack_bottom = co->stack;
-    co->stack_size = COROUTINE_STACK_SIZE;
-#endif
+    coroutine_asan_init(&co->asan, co->stack, COROUTINE_STACK_SIZE);
     return &co->base;
 }
 
@@ -307,9 +237,9 @@ CoroutineAction qemu_coroutine_switch(Coroutine *from_, Coroutine *to_,
 
     /* Whoever switches sets 'current'; nothing thread-local after. */
     current = to_;
-    asan_start(from, to, action);
+    coroutine_asan_start(&from->asan, &to->asan, action);
     ret = qemu_co_asm_switch(&from->sp, to->sp, action);
-    asan_finish(from);
+    coroutine_asan_finish(&from->asan);
     return ret;
 }
 

@@ -18,11 +18,7 @@
 #include <ucontext.h>
 #include "qemu/coroutine.h"
 #include "qemu/error-report.h"
-#include "coroutine-int.h"
-
-#ifdef CONFIG_ASAN
-#include <sanitizer/common_interface_defs.h>
-#endif
+#include "coroutine-asan.h"
 
 typedef struct CoroutineUContext {
     Coroutine base;
@@ -30,68 +26,11 @@ typedef struct CoroutineUContext {
     void *stack;                /* lowest usable address; NULL for leaders */
     bool started;               /* 'uc' consumed, 'env' valid from now on */
     ucontext_t uc;              /* initial context, or scratch for leaders */
-#ifdef CONFIG_ASAN
-    void *fake_stack;
-    const void *stack_bottom;
-    size_t stack_size;
-#endif
+    CoroutineAsan asan;
 } CoroutineUContext;
 
 static __thread CoroutineUContext leader;
 static __thread Coroutine *current;
-
-#ifdef CONFIG_ASAN
-/*
- * ASan must see every stack switch.  See coroutine-asm.c for how the
- * leader's stack bounds are learned and why the thread-local below is
- * read through a non-inlined function.
- */
-static __thread CoroutineUContext *asan_switch_source;
-
-static __attribute__((noinline)) CoroutineUContext **asan_source_slot(void)
-{
-    CoroutineUContext **slot = &asan_switch_source;
-
-    asm volatile("" : "+r"(slot));
-    return slot;
-}
-
-static void asan_start(CoroutineUContext *from, CoroutineUContext *to,
-                       CoroutineAction action)
-{
-    *asan_source_slot() = from;
-    if (action == COROUTINE_TERMINATE) {
-        from->fake_stack = NULL;
-        __sanitizer_start_switch_fiber(NULL, to->stack_bottom,
-                                       to->stack_size);
-    } else {
-        __sanitizer_start_switch_fiber(&from->fake_stack, to->stack_bottom,
-                                       to->stack_size);
-    }
-}
-
-static void asan_finish(CoroutineUContext *self)
-{
-    CoroutineUContext *source = *asan_source_slot();
-    const void *bottom;
-    size_t size;
-
-    __sanitizer_finish_switch_fiber(self->fake_stack, &bottom, &size);
-    if (!source->stack) {
-        source->stack_bottom = bottom;
-        source->stack_size = size;
-    }
-}
-#else
-static inline void asan_start(CoroutineUContext *from, CoroutineUContext *to,
-                              CoroutineAction action)
-{
-}
-
-static inline void asan_finish(CoroutineUContext *self)
-{
-}
-#endif
 
 /* makecontext() passes int arguments only: the pointer comes in halves. */
 static void coroutine_uc_start(int lo, int hi)
@@ -103,7 +42,7 @@ static void coroutine_uc_start(int lo, int hi)
     ptr |= (uintptr_t)(unsigned)hi << 32;
 #endif
     co = (CoroutineUContext *)ptr;
-    asan_finish(co);
+    coroutine_asan_finish(&co->asan);
     coroutine_trampoline_entry(&co->base);
 }
 
@@ -113,10 +52,7 @@ Coroutine *qemu_coroutine_new(void)
     uintptr_t ptr = (uintptr_t)co;
 
     co->stack = qemu_coroutine_stack_alloc();
-#ifdef CONFIG_ASAN
-    co->stack_bottom = co->stack;
-    co->stack_size = COROUTINE_STACK_SIZE;
-#endif
+    coroutine_asan_init(&co->asan, co->stack, COROUTINE_STACK_SIZE);
     if (getcontext(&co->uc)) {
         error_report("coroutine: getcontext failed: %s", strerror(errno));
         abort();
@@ -145,7 +81,7 @@ CoroutineAction qemu_coroutine_switch(Coroutine *from_, Coroutine *to_,
     int ret;
 
     current = to_;
-    asan_start(from, to, action);
+    coroutine_asan_start(&from->asan, &to->asan, action);
     ret = sigsetjmp(from->env, 0);
     if (ret == 0) {
         if (unlikely(!to->started)) {
@@ -156,7 +92,7 @@ CoroutineAction qemu_coroutine_switch(Coroutine *from_, Coroutine *to_,
         }
         siglongjmp(to->env, action);
     }
-    asan_finish(from);
+    coroutine_asan_finish(&from->asan);
     return ret;
 }
 
