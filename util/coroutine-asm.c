@@ -62,8 +62,23 @@ void qemu_co_asm_start(void) __attribute__((visibility("hidden")));
 void QEMU_NORETURN qemu_co_asm_entry(CoroutineAsm *co)
     __attribute__((visibility("hidden")));
 
+/*
+ * A global function in the asm blocks below; CO_ASM_FUNCTION (how the
+ * assembler spells the symbol type) and CO_LANDING_PAD come with the
+ * architecture.
+ */
+#define CO_ASM_FUNC_BEGIN(name)                         \
+    "    .p2align 4\n"                                  \
+    "    .globl " #name "\n"                            \
+    "    .type " #name ", " CO_ASM_FUNCTION "\n"        \
+    #name ":\n"                                         \
+    CO_LANDING_PAD
+#define CO_ASM_FUNC_END(name)                           \
+    "    .size " #name ", .-" #name "\n"
+
 #if defined(__x86_64__)
 
+#define CO_ASM_FUNCTION "@function"
 #ifdef __CET__
 #define CO_LANDING_PAD "    endbr64\n"
 #else
@@ -77,11 +92,7 @@ void QEMU_NORETURN qemu_co_asm_entry(CoroutineAsm *co)
 
 asm(
     "    .pushsection .text\n"
-    "    .p2align 4\n"
-    "    .globl qemu_co_asm_switch\n"
-    "    .type qemu_co_asm_switch, @function\n"
-    "qemu_co_asm_switch:\n"
-    CO_LANDING_PAD
+    CO_ASM_FUNC_BEGIN(qemu_co_asm_switch)
     "    pushq %rbp\n"
     "    pushq %rbx\n"
     "    pushq %r12\n"
@@ -98,17 +109,13 @@ asm(
     "    popq %rbp\n"
     "    movl %edx, %eax\n"
     "    ret\n"
-    "    .size qemu_co_asm_switch, .-qemu_co_asm_switch\n"
+    CO_ASM_FUNC_END(qemu_co_asm_switch)
     "\n"
-    "    .p2align 4\n"
-    "    .globl qemu_co_asm_start\n"
-    "    .type qemu_co_asm_start, @function\n"
-    "qemu_co_asm_start:\n"
-    CO_LANDING_PAD
+    CO_ASM_FUNC_BEGIN(qemu_co_asm_start)
     /* rsp points at a zero return address, 16-byte aligned above it. */
     "    movq %r12, %rdi\n"
     "    jmp qemu_co_asm_entry\n"
-    "    .size qemu_co_asm_start, .-qemu_co_asm_start\n"
+    CO_ASM_FUNC_END(qemu_co_asm_start)
     "    .popsection\n"
 );
 
@@ -131,6 +138,7 @@ static const char backend_name[] = "asm-x86_64";
 
 #elif defined(__aarch64__)
 
+#define CO_ASM_FUNCTION "%function"
 #if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
 #define CO_LANDING_PAD "    hint #34\n"        /* bti c */
 #else
@@ -143,11 +151,7 @@ static const char backend_name[] = "asm-x86_64";
  */
 asm(
     "    .pushsection .text\n"
-    "    .p2align 4\n"
-    "    .globl qemu_co_asm_switch\n"
-    "    .type qemu_co_asm_switch, %function\n"
-    "qemu_co_asm_switch:\n"
-    CO_LANDING_PAD
+    CO_ASM_FUNC_BEGIN(qemu_co_asm_switch)
     "    sub sp, sp, #160\n"
     "    stp x19, x20, [sp, #0]\n"
     "    stp x21, x22, [sp, #16]\n"
@@ -175,17 +179,13 @@ asm(
     "    add sp, sp, #160\n"
     "    mov w0, w2\n"
     "    ret\n"
-    "    .size qemu_co_asm_switch, .-qemu_co_asm_switch\n"
+    CO_ASM_FUNC_END(qemu_co_asm_switch)
     "\n"
-    "    .p2align 4\n"
-    "    .globl qemu_co_asm_start\n"
-    "    .type qemu_co_asm_start, %function\n"
-    "qemu_co_asm_start:\n"
-    CO_LANDING_PAD
+    CO_ASM_FUNC_BEGIN(qemu_co_asm_start)
     "    mov x0, x19\n"
     "    mov x30, xzr\n"
     "    b qemu_co_asm_entry\n"
-    "    .size qemu_co_asm_start, .-qemu_co_asm_start\n"
+    CO_ASM_FUNC_END(qemu_co_asm_start)
     "    .popsection\n"
 );
 
