@@ -9,14 +9,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
-/*
- * The driver's helpers are static and serve test-virtio-blk.c too; not
- * all of them are used by the chains here.
- */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
 #include "virtio-blk-driver.h"
-#pragma GCC diagnostic pop
 
 /* ---- malformed chains ---- */
 
