@@ -158,6 +158,16 @@ static int bdrv_check_qiov(QEMUIOVector *qiov, size_t qiov_offset,
     return 0;
 }
 
+/* A node with a medium, and a range a request may name on it. */
+static int bdrv_check_node_request(BlockDriverState *bs, int64_t offset,
+                                   int64_t bytes)
+{
+    if (!bs || !bs->drv) {
+        return -ENOMEDIUM;
+    }
+    return bdrv_check_request(offset, bytes);
+}
+
 /* ---- tracked requests ---- */
 
 static void tracked_request_begin(BdrvTrackedRequest *req,
@@ -231,6 +241,29 @@ retry:
     }
 }
 
+/*
+ * A request on bs from here to bdrv_request_end(): counted in flight (so
+ * drain waits for it), tracked, and started once the older requests it
+ * conflicts with are done.
+ */
+static void coroutine_fn bdrv_request_begin(BdrvTrackedRequest *req,
+                                            BlockDriverState *bs,
+                                            int64_t offset, int64_t bytes,
+                                            bool is_write, bool serialising)
+{
+    bdrv_inc_in_flight(bs);
+    tracked_request_begin(req, bs, offset, bytes, is_write, serialising);
+    tracked_request_wait(req);
+}
+
+static void bdrv_request_end(BdrvTrackedRequest *req)
+{
+    BlockDriverState *bs = req->bs;
+
+    tracked_request_end(req);
+    bdrv_dec_in_flight(bs);
+}
+
 /* ---- driver calls (aligned, within max_transfer) ---- */
 
 static uint64_t bdrv_max_transfer(BlockDriverState *bs)
@@ -241,25 +274,42 @@ static uint64_t bdrv_max_transfer(BlockDriverState *bs)
     return MAX(QEMU_ALIGN_DOWN(MIN(max, INT_MAX), align), align);
 }
 
+/* A driver's bdrv_co_preadv or bdrv_co_pwritev. */
+typedef int coroutine_fn BdrvDriverRwFunc(BlockDriverState *bs,
+                                          int64_t offset, int64_t bytes,
+                                          QEMUIOVector *qiov,
+                                          BdrvRequestFlags flags);
+
+/* Call fn on bytes of qiov from qiov_offset (a slice when not all of it). */
+static int coroutine_fn bdrv_driver_rw(BlockDriverState *bs,
+                                       BdrvDriverRwFunc *fn, int64_t offset,
+                                       int64_t bytes, QEMUIOVector *qiov,
+                                       size_t qiov_offset,
+                                       BdrvRequestFlags flags)
+{
+    QEMUIOVector local;
+    int ret;
+
+    if (!fn) {
+        return -ENOTSUP;
+    }
+    if (qiov_offset == 0 && (uint64_t)bytes == qiov->size) {
+        return fn(bs, offset, bytes, qiov, flags);
+    }
+    qemu_iovec_init_slice(&local, qiov, qiov_offset, bytes);
+    ret = fn(bs, offset, bytes, &local, flags);
+    qemu_iovec_destroy(&local);
+    return ret;
+}
+
 static int coroutine_fn bdrv_driver_preadv(BlockDriverState *bs,
                                            int64_t offset, int64_t bytes,
                                            QEMUIOVector *qiov,
                                            size_t qiov_offset,
                                            BdrvRequestFlags flags)
 {
-    QEMUIOVector local;
-    int ret;
-
-    if (!bs->drv->bdrv_co_preadv) {
-        return -ENOTSUP;
-    }
-    if (qiov_offset == 0 && (uint64_t)bytes == qiov->size) {
-        return bs->drv->bdrv_co_preadv(bs, offset, bytes, qiov, flags);
-    }
-    qemu_iovec_init_slice(&local, qiov, qiov_offset, bytes);
-    ret = bs->drv->bdrv_co_preadv(bs, offset, bytes, &local, flags);
-    qemu_iovec_destroy(&local);
-    return ret;
+    return bdrv_driver_rw(bs, bs->drv->bdrv_co_preadv, offset, bytes, qiov,
+                          qiov_offset, flags);
 }
 
 static int coroutine_fn bdrv_driver_pwritev(BlockDriverState *bs,
@@ -268,20 +318,8 @@ static int coroutine_fn bdrv_driver_pwritev(BlockDriverState *bs,
                                             size_t qiov_offset,
                                             BdrvRequestFlags flags)
 {
-    QEMUIOVector local;
-    int ret;
-
-    if (!bs->drv->bdrv_co_pwritev) {
-        return -ENOTSUP;
-    }
-    flags &= bs->supported_write_flags;
-    if (qiov_offset == 0 && (uint64_t)bytes == qiov->size) {
-        return bs->drv->bdrv_co_pwritev(bs, offset, bytes, qiov, flags);
-    }
-    qemu_iovec_init_slice(&local, qiov, qiov_offset, bytes);
-    ret = bs->drv->bdrv_co_pwritev(bs, offset, bytes, &local, flags);
-    qemu_iovec_destroy(&local);
-    return ret;
+    return bdrv_driver_rw(bs, bs->drv->bdrv_co_pwritev, offset, bytes, qiov,
+                          qiov_offset, flags & bs->supported_write_flags);
 }
 
 /*
@@ -326,6 +364,25 @@ static int coroutine_fn bdrv_aligned_preadv(BlockDriverState *bs,
 }
 
 /*
+ * Length of the next piece when a range of bytes is cut at align
+ * boundaries: up to the first one while head (the start's offset in its
+ * block) is not 0, else whole blocks, leaving the partial last block (of
+ * tail bytes) for the end; at most max.
+ */
+static int64_t bdrv_next_piece(int64_t bytes, int64_t head, int64_t tail,
+                               int64_t align, int64_t max)
+{
+    int64_t num = bytes;
+
+    if (head) {
+        num = MIN(bytes, align - head);
+    } else if (tail && num > align) {
+        num -= tail;
+    }
+    return MIN(num, max);
+}
+
+/*
  * Write zeroes over an aligned range: the driver's fast path where it has
  * one, else (unless NO_FALLBACK) a zeroed buffer, in pieces aligned to
  * pwrite_zeroes_alignment where possible.
@@ -357,14 +414,7 @@ static int coroutine_fn bdrv_do_pwrite_zeroes(BlockDriverState *bs,
     }
 
     while (bytes > 0 && ret == 0) {
-        int64_t num = bytes;
-
-        if (head) {
-            num = MIN(bytes, (int64_t)align - head);
-        } else if (tail && num > (int64_t)align) {
-            num -= tail;
-        }
-        num = MIN((uint64_t)num, max_zeroes);
+        int64_t num = bdrv_next_piece(bytes, head, tail, align, max_zeroes);
 
         ret = -ENOTSUP;
         if (drv->bdrv_co_pwrite_zeroes) {
@@ -612,10 +662,7 @@ int coroutine_fn bdrv_co_preadv_part(BdrvChild *child, int64_t offset,
     BdrvPad pad;
     int ret;
 
-    if (!bs || !bs->drv) {
-        return -ENOMEDIUM;
-    }
-    ret = bdrv_check_request(offset, bytes);
+    ret = bdrv_check_node_request(bs, offset, bytes);
     if (ret < 0) {
         return ret;
     }
@@ -624,10 +671,8 @@ int coroutine_fn bdrv_co_preadv_part(BdrvChild *child, int64_t offset,
         return ret;
     }
 
-    bdrv_inc_in_flight(bs);
-    tracked_request_begin(&req, bs, offset, bytes, false,
-                          flags & BDRV_REQ_SERIALISING);
-    tracked_request_wait(&req);
+    bdrv_request_begin(&req, bs, offset, bytes, false,
+                       flags & BDRV_REQ_SERIALISING);
 
     ret = bdrv_pad_init(bs, offset, bytes, qiov, qiov_offset, &pad);
     if (ret == 0 && !pad.active) {
@@ -643,8 +688,7 @@ int coroutine_fn bdrv_co_preadv_part(BdrvChild *child, int64_t offset,
     }
     bdrv_pad_destroy(&pad);
 
-    tracked_request_end(&req);
-    bdrv_dec_in_flight(bs);
+    bdrv_request_end(&req);
     return ret;
 }
 
@@ -740,10 +784,7 @@ int coroutine_fn bdrv_co_pwritev_part(BdrvChild *child, int64_t offset,
     bool unaligned;
     int ret;
 
-    if (!bs || !bs->drv) {
-        return -ENOMEDIUM;
-    }
-    ret = bdrv_check_request(offset, bytes);
+    ret = bdrv_check_node_request(bs, offset, bytes);
     if (ret < 0) {
         return ret;
     }
@@ -773,10 +814,8 @@ int coroutine_fn bdrv_co_pwritev_part(BdrvChild *child, int64_t offset,
         return -EINVAL;
     }
 
-    bdrv_inc_in_flight(bs);
-    tracked_request_begin(&req, bs, offset, bytes, true,
-                          unaligned || (flags & BDRV_REQ_SERIALISING));
-    tracked_request_wait(&req);
+    bdrv_request_begin(&req, bs, offset, bytes, true,
+                       unaligned || (flags & BDRV_REQ_SERIALISING));
 
     if (flags & BDRV_REQ_ZERO_WRITE) {
         ret = bdrv_co_do_zero_pwritev(bs, offset, bytes, flags);
@@ -784,8 +823,7 @@ int coroutine_fn bdrv_co_pwritev_part(BdrvChild *child, int64_t offset,
         ret = bdrv_co_do_pwritev(bs, offset, bytes, qiov, qiov_offset, flags);
     }
 
-    tracked_request_end(&req);
-    bdrv_dec_in_flight(bs);
+    bdrv_request_end(&req);
     return ret;
 }
 
@@ -819,10 +857,7 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
     int64_t ralign, align, max, head, tail;
     int ret;
 
-    if (!bs || !bs->drv) {
-        return -ENOMEDIUM;
-    }
-    ret = bdrv_check_request(offset, bytes);
+    ret = bdrv_check_node_request(bs, offset, bytes);
     if (ret < 0) {
         return ret;
     }
@@ -841,21 +876,12 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
     head = offset % align;
     tail = (offset + bytes) % align;
 
-    bdrv_inc_in_flight(bs);
-    tracked_request_begin(&req, bs, offset, bytes, true, false);
-    tracked_request_wait(&req);
+    bdrv_request_begin(&req, bs, offset, bytes, true, false);
 
     ret = 0;
     while (bytes > 0) {
-        int64_t num = bytes;
+        int64_t num = bdrv_next_piece(bytes, head, tail, align, max);
         int64_t start, end;
-
-        if (head) {
-            num = MIN(bytes, align - head);
-        } else if (tail && num > align) {
-            num -= tail;
-        }
-        num = MIN(num, max);
 
         start = QEMU_ALIGN_UP(offset, ralign);
         end = QEMU_ALIGN_DOWN(offset + num, ralign);
@@ -876,8 +902,7 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset,
         bytes -= num;
     }
 
-    tracked_request_end(&req);
-    bdrv_dec_in_flight(bs);
+    bdrv_request_end(&req);
     return ret;
 }
 
@@ -947,11 +972,9 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
     }
 
     /* Nothing may touch the area that appears or disappears meanwhile. */
-    bdrv_inc_in_flight(bs);
-    tracked_request_begin(&req, bs, MIN(old_size, offset),
-                          MAX(old_size, offset) - MIN(old_size, offset),
-                          true, true);
-    tracked_request_wait(&req);
+    bdrv_request_begin(&req, bs, MIN(old_size, offset),
+                       MAX(old_size, offset) - MIN(old_size, offset),
+                       true, true);
 
     ret = bs->drv->bdrv_co_truncate(bs, offset, exact, prealloc, flags,
                                     errp);
@@ -966,8 +989,7 @@ int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset,
         }
     }
 
-    tracked_request_end(&req);
-    bdrv_dec_in_flight(bs);
+    bdrv_request_end(&req);
     return ret;
 }
 
@@ -1021,9 +1043,7 @@ int coroutine_fn bdrv_co_zone_report(BlockDriverState *bs, int64_t offset,
         return 0;
     }
 
-    bdrv_inc_in_flight(bs);
-    tracked_request_begin(&req, bs, offset, total - offset, false, false);
-    tracked_request_wait(&req);
+    bdrv_request_begin(&req, bs, offset, total - offset, false, false);
     ret = bs->drv->bdrv_co_zone_report(bs, offset, nr_zones, zones);
     if (ret == 0 && *nr_zones > want) {
         ret = -EIO;     /* a driver wrote past the caller's array */
@@ -1031,8 +1051,7 @@ int coroutine_fn bdrv_co_zone_report(BlockDriverState *bs, int64_t offset,
     if (ret < 0) {
         *nr_zones = 0;
     }
-    tracked_request_end(&req);
-    bdrv_dec_in_flight(bs);
+    bdrv_request_end(&req);
     return ret;
 }
 
@@ -1092,12 +1111,9 @@ int coroutine_fn bdrv_co_zone_mgmt(BlockDriverState *bs, BlockZoneOp op,
         return -EPERM;
     }
 
-    bdrv_inc_in_flight(bs);
-    tracked_request_begin(&req, bs, offset, len, true, false);
-    tracked_request_wait(&req);
+    bdrv_request_begin(&req, bs, offset, len, true, false);
     ret = bs->drv->bdrv_co_zone_mgmt(bs, op, offset, len);
-    tracked_request_end(&req);
-    bdrv_dec_in_flight(bs);
+    bdrv_request_end(&req);
     return ret;
 }
 
@@ -1169,10 +1185,8 @@ int coroutine_fn bdrv_co_zone_append(BlockDriverState *bs, int64_t *offset,
         return -EPERM;
     }
 
-    bdrv_inc_in_flight(bs);
     /* The data lands somewhere in the zone: that is what it touches. */
-    tracked_request_begin(&req, bs, pos, zone_end - pos, true, false);
-    tracked_request_wait(&req);
+    bdrv_request_begin(&req, bs, pos, zone_end - pos, true, false);
 
     /* O_DIRECT memory rules: bounce a vector the driver cannot take. */
     if (!qiov_slice_fits(bs, qiov, 0, bytes)) {
@@ -1200,7 +1214,6 @@ int coroutine_fn bdrv_co_zone_append(BlockDriverState *bs, int64_t *offset,
     }
 out:
     qemu_vfree(bounce);
-    tracked_request_end(&req);
-    bdrv_dec_in_flight(bs);
+    bdrv_request_end(&req);
     return ret;
 }
