@@ -1110,42 +1110,37 @@ static const BlockCreateOptionDesc raw_create_opts[] = {
 
 /* ---- driver tables ---- */
 
+/*
+ * One implementation behind both drivers: they differ only in what a node
+ * may open, in image creation (files) and in zones (devices).
+ */
+#define RAW_POSIX_DRIVER_COMMON                                         \
+    .instance_size = sizeof(BDRVRawState),                              \
+    .supported_zero_flags = BDRV_REQ_MAY_UNMAP | BDRV_REQ_NO_FALLBACK,  \
+    .bdrv_close = raw_close,                                            \
+    .bdrv_refresh_limits = raw_refresh_limits,                          \
+    .bdrv_co_preadv = raw_co_preadv,                                    \
+    .bdrv_co_pwritev = raw_co_pwritev,                                  \
+    .bdrv_co_pwrite_zeroes = raw_co_pwrite_zeroes,                      \
+    .bdrv_co_pdiscard = raw_co_pdiscard,                                \
+    .bdrv_co_flush = raw_co_flush,                                      \
+    .bdrv_co_truncate = raw_co_truncate,                                \
+    .bdrv_getlength = raw_getlength,                                    \
+    .bdrv_get_allocated_file_size = raw_get_allocated_file_size,        \
+    .bdrv_co_block_status = raw_co_block_status
+
 static BlockDriver bdrv_file = {
     .format_name = "file",
-    .instance_size = sizeof(BDRVRawState),
-    .supported_zero_flags = BDRV_REQ_MAY_UNMAP | BDRV_REQ_NO_FALLBACK,
+    RAW_POSIX_DRIVER_COMMON,
     .bdrv_open = raw_open_file,
-    .bdrv_close = raw_close,
-    .bdrv_refresh_limits = raw_refresh_limits,
-    .bdrv_co_preadv = raw_co_preadv,
-    .bdrv_co_pwritev = raw_co_pwritev,
-    .bdrv_co_pwrite_zeroes = raw_co_pwrite_zeroes,
-    .bdrv_co_pdiscard = raw_co_pdiscard,
-    .bdrv_co_flush = raw_co_flush,
-    .bdrv_co_truncate = raw_co_truncate,
-    .bdrv_getlength = raw_getlength,
-    .bdrv_get_allocated_file_size = raw_get_allocated_file_size,
-    .bdrv_co_block_status = raw_co_block_status,
     .bdrv_create = raw_create,
     .create_opts = raw_create_opts,
 };
 
 static BlockDriver bdrv_host_device = {
     .format_name = "host_device",
-    .instance_size = sizeof(BDRVRawState),
-    .supported_zero_flags = BDRV_REQ_MAY_UNMAP | BDRV_REQ_NO_FALLBACK,
+    RAW_POSIX_DRIVER_COMMON,
     .bdrv_open = raw_open_device,
-    .bdrv_close = raw_close,
-    .bdrv_refresh_limits = raw_refresh_limits,
-    .bdrv_co_preadv = raw_co_preadv,
-    .bdrv_co_pwritev = raw_co_pwritev,
-    .bdrv_co_pwrite_zeroes = raw_co_pwrite_zeroes,
-    .bdrv_co_pdiscard = raw_co_pdiscard,
-    .bdrv_co_flush = raw_co_flush,
-    .bdrv_co_truncate = raw_co_truncate,
-    .bdrv_getlength = raw_getlength,
-    .bdrv_get_allocated_file_size = raw_get_allocated_file_size,
-    .bdrv_co_block_status = raw_co_block_status,
     .bdrv_co_zone_report = raw_co_zone_report,
     .bdrv_co_zone_mgmt = raw_co_zone_mgmt,
     .bdrv_co_zone_append = raw_co_zone_append,
