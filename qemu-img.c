@@ -86,19 +86,70 @@ static bool parse_cache(const char *mode, int *flags)
     return true;
 }
 
+enum {
+    OPTION_IMAGE_OPTS = 256,
+    OPTION_OUTPUT,
+};
+
+/* How info and check are told the image: -f FMT or --image-opts. */
+typedef struct ImgSource {
+    const char *fmt;
+    bool image_opts;
+} ImgSource;
+
+/*
+ * An option of info and check about the image (-f, --image-opts) or the
+ * output (--output): true if c is one.  A bad --output exits.
+ */
+static bool img_source_option(const char *cmd, int c, ImgSource *src)
+{
+    switch (c) {
+    case 'f':
+        src->fmt = optarg;
+        return true;
+    case OPTION_IMAGE_OPTS:
+        src->image_opts = true;
+        return true;
+    case OPTION_OUTPUT:
+        if (strcmp(optarg, "human")) {
+            error_exit(cmd, "--output %s is not supported (only human)",
+                       optarg);
+        }
+        return true;
+    }
+    return false;
+}
+
+/*
+ * After the options: exactly one image argument (else exit), and not
+ * both -f and --image-opts (false after the message).
+ */
+static bool img_source_check(const char *cmd, int argc,
+                             const ImgSource *src)
+{
+    if (optind != argc - 1) {
+        error_exit(cmd, "Expecting one image file name");
+    }
+    if (src->image_opts && src->fmt) {
+        error_report("--image-opts and --format are mutually exclusive");
+        return false;
+    }
+    return true;
+}
+
 /*
  * Open filename for info or check.  There is no format probing: without
  * -f the image is raw, as in qemu-io (a guess is what lets a guest write
  * a header that makes the host read its disk as another format).
  */
-static BlockBackend *img_open(const char *filename, const char *fmt,
-                              bool image_opts, int flags)
+static BlockBackend *img_open(const char *filename, const ImgSource *src,
+                              int flags)
 {
     Error *err = NULL;
     BlockBackend *blk;
     QDict *opts;
 
-    if (image_opts) {
+    if (src->image_opts) {
         opts = keyval_parse(filename, NULL, &err);
         if (!opts) {
             error_reportf_err(err, "Could not open '%s': ", filename);
@@ -110,7 +161,7 @@ static BlockBackend *img_open(const char *filename, const char *fmt,
         blk = blk_new_open(NULL, opts, flags, &err);
     } else {
         opts = qdict_new();
-        qdict_put_str(opts, "driver", fmt ? fmt : "raw");
+        qdict_put_str(opts, "driver", src->fmt ? src->fmt : "raw");
         blk = blk_new_open(filename, opts, flags, &err);
     }
     if (!blk) {
@@ -568,11 +619,6 @@ static void info_help(void)
 "     image file name (or specification with --image-opts)\n");
 }
 
-enum {
-    OPTION_IMAGE_OPTS = 256,
-    OPTION_OUTPUT,
-};
-
 static int img_info(int argc, char **argv)
 {
     static const struct option lopt[] = {
@@ -583,48 +629,34 @@ static int img_info(int argc, char **argv)
         { "output", required_argument, NULL, OPTION_OUTPUT },
         { NULL, 0, NULL, 0 }
     };
-    const char *fmt = NULL;
-    bool image_opts = false;
+    ImgSource src = { 0 };
     BlockBackend *blk;
     int c;
 
     while ((c = getopt_long(argc, argv, "hf:U", lopt, NULL)) != -1) {
+        if (img_source_option("info", c, &src)) {
+            continue;
+        }
         switch (c) {
         case 'h':
             info_help();
             return 0;
-        case 'f':
-            fmt = optarg;
-            break;
         case 'U':
-            break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
-            break;
-        case OPTION_OUTPUT:
-            if (strcmp(optarg, "human")) {
-                error_exit("info", "--output %s is not supported (only "
-                           "human)", optarg);
-            }
             break;
         default:
             usage_exit("info");
         }
     }
-    if (optind != argc - 1) {
-        error_exit("info", "Expecting one image file name");
-    }
-    if (image_opts && fmt) {
-        error_report("--image-opts and --format are mutually exclusive");
+    if (!img_source_check("info", argc, &src)) {
         return 1;
     }
 
-    blk = img_open(argv[optind], fmt, image_opts, 0);
+    blk = img_open(argv[optind], &src, 0);
     if (!blk) {
         return 1;
     }
-    print_info(blk, image_opts ? bdrv_get_filename(blk_bs(blk))
-                               : argv[optind]);
+    print_info(blk, src.image_opts ? bdrv_get_filename(blk_bs(blk))
+                                   : argv[optind]);
     blk_unref(blk);
     return 0;
 }
@@ -709,8 +741,8 @@ static int img_check(int argc, char **argv)
         { "output", required_argument, NULL, OPTION_OUTPUT },
         { NULL, 0, NULL, 0 }
     };
-    const char *fmt = NULL;
-    bool image_opts = false, quiet = false, force_share = false;
+    ImgSource src = { 0 };
+    bool quiet = false, force_share = false;
     BdrvCheckMode fix = BDRV_FIX_NONE;
     BdrvCheckResult r;
     BlockBackend *blk;
@@ -718,15 +750,15 @@ static int img_check(int argc, char **argv)
     int ret, c;
 
     while ((c = getopt_long(argc, argv, "hqf:r:T:U", lopt, NULL)) != -1) {
+        if (img_source_option("check", c, &src)) {
+            continue;
+        }
         switch (c) {
         case 'h':
             check_help();
             return 0;
         case 'q':
             quiet = true;
-            break;
-        case 'f':
-            fmt = optarg;
             break;
         case 'r':
             if (!strcmp(optarg, "leaks")) {
@@ -747,24 +779,11 @@ static int img_check(int argc, char **argv)
         case 'U':
             force_share = true;
             break;
-        case OPTION_IMAGE_OPTS:
-            image_opts = true;
-            break;
-        case OPTION_OUTPUT:
-            if (strcmp(optarg, "human")) {
-                error_exit("check", "--output %s is not supported (only "
-                           "human)", optarg);
-            }
-            break;
         default:
             usage_exit("check");
         }
     }
-    if (optind != argc - 1) {
-        error_exit("check", "Expecting one image file name");
-    }
-    if (image_opts && fmt) {
-        error_report("--image-opts and --format are mutually exclusive");
+    if (!img_source_check("check", argc, &src)) {
         return 1;
     }
     if (fix && force_share) {
@@ -777,7 +796,7 @@ static int img_check(int argc, char **argv)
         flags |= BDRV_O_RDWR;
     }
 
-    blk = img_open(argv[optind], fmt, image_opts, flags);
+    blk = img_open(argv[optind], &src, flags);
     if (!blk) {
         return 1;
     }
