@@ -353,11 +353,53 @@ static bool merge_opts(QDict **opts, const char *str)
 
 /* How to open an image: -r/-n/-t/-i/-k/-U/-C of the command line or open. */
 typedef struct OpenMode {
-    int flags;                  /* BDRV_O_* */
+    int flags;                  /* BDRV_O_* but BDRV_O_RDWR */
+    bool read_only;             /* -r */
     bool writethrough;          /* every write is FUA */
     bool force_share;           /* -U */
     bool copy_on_read;          /* -C */
 } OpenMode;
+
+/*
+ * One of the options that the command line and 'open' share: 1 if c is
+ * one (recorded in *mode), 0 if not, -1 after a message.
+ */
+static int parse_open_option(int c, const char *arg, OpenMode *mode)
+{
+    switch (c) {
+    case 'n':
+        mode->flags |= BDRV_O_NOCACHE;
+        mode->writethrough = false;
+        return 1;
+    case 'C':
+        mode->copy_on_read = true;
+        return 1;
+    case 'U':
+        mode->force_share = true;
+        return 1;
+    case 'r':
+        mode->read_only = true;
+        return 1;
+    case 'k':
+        mode->flags |= BDRV_O_NATIVE_AIO;
+        return 1;
+    case 't':
+        if (parse_cache_mode(arg, &mode->flags, &mode->writethrough) < 0) {
+            error_report("Invalid cache option: %s", arg);
+            return -1;
+        }
+        return 1;
+    case 'd':
+        return parse_discard_mode(arg) < 0 ? -1 : 1;
+    case 'i':
+        if (parse_aio_mode(arg, &mode->flags) < 0) {
+            error_report("Invalid aio option: %s", arg);
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
 
 /*
  * Open the image; takes ownership of opts.  Returns 0 or 1.  -U and -C
@@ -367,6 +409,7 @@ typedef struct OpenMode {
 static int openfile(const char *name, const OpenMode *mode, QDict *opts)
 {
     const char *dev = name ? " device " : "";
+    int flags = mode->flags | (mode->read_only ? 0 : BDRV_O_RDWR);
     Error *err = NULL;
 
     if (qemuio_blk) {
@@ -374,13 +417,13 @@ static int openfile(const char *name, const OpenMode *mode, QDict *opts)
         qdict_free(opts);
         return 1;
     }
-    if (mode->force_share && (mode->flags & BDRV_O_RDWR)) {
+    if (mode->force_share && (flags & BDRV_O_RDWR)) {
         error_report("can't open%s%s: force-share=on can only be used with "
                      "read-only images", dev, name ? name : "");
         qdict_free(opts);
         return 1;
     }
-    if (mode->copy_on_read && !(mode->flags & BDRV_O_RDWR)) {
+    if (mode->copy_on_read && !(flags & BDRV_O_RDWR)) {
         error_report("can't open%s%s: Can't use copy-on-read on read-only "
                      "device", dev, name ? name : "");
         qdict_free(opts);
@@ -394,7 +437,7 @@ static int openfile(const char *name, const OpenMode *mode, QDict *opts)
         qdict_put_str(opts, "driver", "raw");
     }
 
-    qemuio_blk = blk_new_open(name, opts, mode->flags, &err);
+    qemuio_blk = blk_new_open(name, opts, flags, &err);
     if (!qemuio_blk) {
         error_reportf_err(err, "can't open%s%s: ", dev, name ? name : "");
         return 1;
@@ -445,48 +488,19 @@ static int open_f(BlockBackend *blk, int argc, char **argv)
 {
     g_autoptr(QDict) opts = NULL;
     OpenMode mode = { .writethrough = true };
-    bool readonly = false;
-    int c;
+    int c, ret;
 
     while ((c = getopt(argc, argv, "snCro:ki:t:d:U")) != -1) {
+        ret = parse_open_option(c, optarg, &mode);
+        if (ret < 0) {
+            return -EINVAL;
+        } else if (ret > 0) {
+            continue;
+        }
         switch (c) {
         case 's':
             error_report("Snapshot mode (-s) is not supported");
             return -ENOTSUP;
-        case 'n':
-            mode.flags |= BDRV_O_NOCACHE;
-            mode.writethrough = false;
-            break;
-        case 'C':
-            mode.copy_on_read = true;
-            break;
-        case 'U':
-            mode.force_share = true;
-            break;
-        case 'r':
-            readonly = true;
-            break;
-        case 'k':
-            mode.flags |= BDRV_O_NATIVE_AIO;
-            break;
-        case 't':
-            if (parse_cache_mode(optarg, &mode.flags,
-                                 &mode.writethrough) < 0) {
-                error_report("Invalid cache option: %s", optarg);
-                return -EINVAL;
-            }
-            break;
-        case 'd':
-            if (parse_discard_mode(optarg) < 0) {
-                return -EINVAL;
-            }
-            break;
-        case 'i':
-            if (parse_aio_mode(optarg, &mode.flags) < 0) {
-                error_report("Invalid aio option: %s", optarg);
-                return -EINVAL;
-            }
-            break;
         case 'o':
             if (image_opts) {
                 printf("--image-opts and 'open -o' are mutually exclusive\n");
@@ -500,10 +514,6 @@ static int open_f(BlockBackend *blk, int argc, char **argv)
             qemuio_command_usage(&open_cmd);
             return -EINVAL;
         }
-    }
-
-    if (!readonly) {
-        mode.flags |= BDRV_O_RDWR;
     }
 
     if (image_opts && optind == argc - 1) {
@@ -687,59 +697,30 @@ int main(int argc, char **argv)
     g_autofree char **cmds = g_new0(char *, argc + 1);
     OpenMode mode = { .writethrough = true };
     const char *format = NULL;
-    bool readonly = false;
     QDict *opts = NULL;
     int ncmds = 0;
     int exit_code;
-    int c;
+    int c, ret;
 
     error_init(argv[0]);
 
     while ((c = getopt_long(argc, argv, "hVc:d:f:rnCmki:t:U", lopt,
                             NULL)) != -1) {
+        ret = parse_open_option(c, optarg, &mode);
+        if (ret < 0) {
+            exit(1);
+        } else if (ret > 0) {
+            continue;
+        }
         switch (c) {
-        case 'n':
-            mode.flags |= BDRV_O_NOCACHE;
-            mode.writethrough = false;
-            break;
-        case 'C':
-            mode.copy_on_read = true;
-            break;
-        case 'U':
-            mode.force_share = true;
-            break;
-        case 'd':
-            if (parse_discard_mode(optarg) < 0) {
-                exit(1);
-            }
-            break;
         case 'f':
             format = optarg;
             break;
         case 'c':
             cmds[ncmds++] = optarg;
             break;
-        case 'r':
-            readonly = true;
-            break;
         case 'm':
             qemuio_misalign = true;
-            break;
-        case 'k':
-            mode.flags |= BDRV_O_NATIVE_AIO;
-            break;
-        case 'i':
-            if (parse_aio_mode(optarg, &mode.flags) < 0) {
-                error_report("Invalid aio option: %s", optarg);
-                exit(1);
-            }
-            break;
-        case 't':
-            if (parse_cache_mode(optarg, &mode.flags,
-                                 &mode.writethrough) < 0) {
-                error_report("Invalid cache option: %s", optarg);
-                exit(1);
-            }
             break;
         case 'V':
             printf("%s version " QEMU_IO_VERSION " (qemu-zoned-block)\n",
@@ -775,10 +756,6 @@ int main(int argc, char **argv)
     qemuio_add_command(&sleep_cmd);
     qemuio_add_command(&abort_cmd);
     qemuio_add_command(&sigraise_cmd);
-
-    if (!readonly) {
-        mode.flags |= BDRV_O_RDWR;
-    }
 
     if (argc - optind == 1) {
         const char *name = argv[optind];
