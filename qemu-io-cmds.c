@@ -318,6 +318,113 @@ void *qemuio_create_iovec(QEMUIOVector *qiov, char **args, int nr,
     return buf;
 }
 
+/* Options that the read and write commands share. */
+typedef struct IoOpts {
+    bool Cflag;                 /* -C: machine-readable statistics */
+    bool qflag;                 /* -q: no statistics */
+    bool vflag;                 /* -v: dump what was read */
+    bool Pflag;                 /* -P given */
+    int pattern;                /* -P: to fill or to verify */
+} IoOpts;
+
+/*
+ * An option of cmd that is not its own: one of the shared ones (-C, -q,
+ * -v, -P, and -p and -r, accepted and ignored) as far as cmd's getopt
+ * string has them, else a usage error.  False after a message.
+ */
+static bool parse_io_option(const QemuIoCmd *cmd, int c, IoOpts *o)
+{
+    switch (c) {
+    case 'C':
+        o->Cflag = true;
+        return true;
+    case 'q':
+        o->qflag = true;
+        return true;
+    case 'v':
+        o->vflag = true;
+        return true;
+    case 'P':
+        o->Pflag = true;
+        o->pattern = qemuio_parse_pattern(optarg);
+        return o->pattern >= 0;
+    case 'p':
+    case 'r':
+        /* -p: obsolete; -r: buffers need no registration here */
+        return true;
+    default:
+        qemuio_command_usage(cmd);
+        return false;
+    }
+}
+
+/*
+ * The "off len" arguments after the options (read, discard).  False after
+ * the usage or a parse error.
+ */
+static bool parse_off_len(const QemuIoCmd *cmd, int argc, char **argv,
+                          int64_t *offset, int64_t *bytes)
+{
+    if (optind != argc - 2) {
+        qemuio_command_usage(cmd);
+        return false;
+    }
+    *offset = parse_num(argv[optind]);
+    if (*offset < 0) {
+        return false;
+    }
+    *bytes = parse_len(argv[optind + 1], "");
+    return *bytes >= 0;
+}
+
+/*
+ * The "off len [len..]" arguments of the vectored commands: the offset,
+ * and a vector over one buffer filled with pattern.  Returns the buffer,
+ * or NULL after the usage or a parse error.
+ */
+static char *parse_off_vector(const QemuIoCmd *cmd, int argc, char **argv,
+                              int pattern, int64_t *offset,
+                              QEMUIOVector *qiov)
+{
+    if (optind > argc - 2) {
+        qemuio_command_usage(cmd);
+        return NULL;
+    }
+    *offset = parse_num(argv[optind]);
+    if (*offset < 0) {
+        return NULL;
+    }
+    optind++;
+    return qemuio_create_iovec(qiov, &argv[optind], argc - optind, pattern);
+}
+
+/*
+ * After bytes were read at offset into buf: verify the pattern over
+ * [pattern_offset, pattern_offset + pattern_count) with -P, then unless
+ * -q, dump the data with -v and report.  -EINVAL on a mismatch.
+ */
+static int read_done(const IoOpts *o, const struct timespec *start,
+                     const char *buf, int64_t offset, int64_t bytes,
+                     int64_t pattern_offset, int64_t pattern_count)
+{
+    int ret = 0;
+
+    if (o->Pflag && !pattern_matches((const uint8_t *)buf + pattern_offset,
+                                     pattern_count, o->pattern)) {
+        printf("Pattern verification failed at offset %" PRId64 ", %"
+               PRId64 " bytes\n", offset + pattern_offset, pattern_count);
+        ret = -EINVAL;
+    }
+    if (!o->qflag) {
+        if (o->vflag) {
+            qemuio_dump_buffer(buf, offset, bytes);
+        }
+        qemuio_print_report("read", start, offset, bytes, bytes, 1,
+                            o->Cflag);
+    }
+    return ret;
+}
+
 /* ---- read ---- */
 
 static void read_help(void)
@@ -358,12 +465,11 @@ static const QemuIoCmd read_cmd = {
 
 static int read_f(BlockBackend *blk, int argc, char **argv)
 {
-    bool Cflag = false, qflag = false, vflag = false;
-    bool Pflag = false, sflag = false, lflag = false, bflag = false;
+    IoOpts o = { 0 };
+    bool sflag = false, lflag = false, bflag = false;
     int64_t pattern_offset = 0, pattern_count = 0;
     int64_t offset, count;
     struct timespec t1;
-    int pattern = 0;
     char *buf;
     int c, ret;
 
@@ -371,9 +477,6 @@ static int read_f(BlockBackend *blk, int argc, char **argv)
         switch (c) {
         case 'b':
             bflag = true;
-            break;
-        case 'C':
-            Cflag = true;
             break;
         case 'l':
             lflag = true;
@@ -383,20 +486,6 @@ static int read_f(BlockBackend *blk, int argc, char **argv)
                 return pattern_count;
             }
             break;
-        case 'p':
-        case 'r':
-            /* -p: obsolete; -r: buffers need no registration here */
-            break;
-        case 'P':
-            Pflag = true;
-            pattern = qemuio_parse_pattern(optarg);
-            if (pattern < 0) {
-                return -EINVAL;
-            }
-            break;
-        case 'q':
-            qflag = true;
-            break;
         case 's':
             sflag = true;
             pattern_offset = cvtnum(optarg);
@@ -405,29 +494,17 @@ static int read_f(BlockBackend *blk, int argc, char **argv)
                 return pattern_offset;
             }
             break;
-        case 'v':
-            vflag = true;
-            break;
         default:
-            qemuio_command_usage(&read_cmd);
-            return -EINVAL;
+            if (!parse_io_option(&read_cmd, c, &o)) {
+                return -EINVAL;
+            }
         }
     }
 
-    if (optind != argc - 2) {
-        qemuio_command_usage(&read_cmd);
+    if (!parse_off_len(&read_cmd, argc, argv, &offset, &count)) {
         return -EINVAL;
     }
-    offset = parse_num(argv[optind]);
-    if (offset < 0) {
-        return -EINVAL;
-    }
-    count = parse_len(argv[optind + 1], "");
-    if (count < 0) {
-        return -EINVAL;
-    }
-
-    if (!Pflag && (lflag || sflag)) {
+    if (!o.Pflag && (lflag || sflag)) {
         qemuio_command_usage(&read_cmd);
         return -EINVAL;
     }
@@ -452,25 +529,10 @@ static int read_f(BlockBackend *blk, int argc, char **argv)
     }
     if (ret < 0) {
         printf("read failed: %s\n", strerror(-ret));
-        goto out;
+    } else {
+        ret = read_done(&o, &t1, buf, offset, count, pattern_offset,
+                        pattern_count);
     }
-    ret = 0;
-
-    if (Pflag && !pattern_matches((uint8_t *)buf + pattern_offset,
-                                  pattern_count, pattern)) {
-        printf("Pattern verification failed at offset %" PRId64 ", %"
-               PRId64 " bytes\n", offset + pattern_offset, pattern_count);
-        ret = -EINVAL;
-    }
-    if (qflag) {
-        goto out;
-    }
-    if (vflag) {
-        qemuio_dump_buffer(buf, offset, count);
-    }
-    qemuio_print_report("read", &t1, offset, count, count, 1, Cflag);
-
-out:
     qemuio_free(buf);
     return ret;
 }
@@ -511,51 +573,20 @@ static const QemuIoCmd readv_cmd = {
 
 static int readv_f(BlockBackend *blk, int argc, char **argv)
 {
-    bool Cflag = false, qflag = false, vflag = false, Pflag = false;
+    IoOpts o = { 0 };
     QEMUIOVector qiov;
     struct timespec t1;
-    int pattern = 0;
     int64_t offset;
     char *buf;
     int c, ret;
 
     while ((c = getopt(argc, argv, "CP:qrv")) != -1) {
-        switch (c) {
-        case 'C':
-            Cflag = true;
-            break;
-        case 'P':
-            Pflag = true;
-            pattern = qemuio_parse_pattern(optarg);
-            if (pattern < 0) {
-                return -EINVAL;
-            }
-            break;
-        case 'q':
-            qflag = true;
-            break;
-        case 'r':
-            break;
-        case 'v':
-            vflag = true;
-            break;
-        default:
-            qemuio_command_usage(&readv_cmd);
+        if (!parse_io_option(&readv_cmd, c, &o)) {
             return -EINVAL;
         }
     }
 
-    if (optind > argc - 2) {
-        qemuio_command_usage(&readv_cmd);
-        return -EINVAL;
-    }
-    offset = parse_num(argv[optind]);
-    if (offset < 0) {
-        return -EINVAL;
-    }
-    optind++;
-
-    buf = qemuio_create_iovec(&qiov, &argv[optind], argc - optind, 0xab);
+    buf = parse_off_vector(&readv_cmd, argc, argv, 0xab, &offset, &qiov);
     if (!buf) {
         return -EINVAL;
     }
@@ -564,24 +595,9 @@ static int readv_f(BlockBackend *blk, int argc, char **argv)
     ret = blk_preadv(blk, offset, qiov.size, &qiov, 0);
     if (ret < 0) {
         printf("readv failed: %s\n", strerror(-ret));
-        goto out;
+    } else {
+        ret = read_done(&o, &t1, buf, offset, qiov.size, 0, qiov.size);
     }
-    ret = 0;
-
-    if (Pflag && !pattern_matches((uint8_t *)buf, qiov.size, pattern)) {
-        printf("Pattern verification failed at offset %" PRId64 ", %zu "
-               "bytes\n", offset, qiov.size);
-        ret = -EINVAL;
-    }
-    if (qflag) {
-        goto out;
-    }
-    if (vflag) {
-        qemuio_dump_buffer(buf, offset, qiov.size);
-    }
-    qemuio_print_report("read", &t1, offset, qiov.size, qiov.size, 1, Cflag);
-
-out:
     qemu_iovec_destroy(&qiov);
     qemuio_free(buf);
     return ret;
@@ -631,14 +647,13 @@ static const QemuIoCmd write_cmd = {
 
 static int write_f(BlockBackend *blk, int argc, char **argv)
 {
-    bool Cflag = false, qflag = false, bflag = false, cflag = false;
-    bool Pflag = false, zflag = false, sflag = false;
+    IoOpts o = { .pattern = 0xcd };
+    bool bflag = false, cflag = false, zflag = false, sflag = false;
     BdrvRequestFlags flags = 0;
     const char *file_name = NULL;
     int64_t offset, count;
     struct timespec t1;
     char *buf = NULL;
-    int pattern = 0xcd;
     int c, ret;
 
     while ((c = getopt(argc, argv, "bcCfnpP:qrs:uz")) != -1) {
@@ -649,27 +664,11 @@ static int write_f(BlockBackend *blk, int argc, char **argv)
         case 'c':
             cflag = true;
             break;
-        case 'C':
-            Cflag = true;
-            break;
         case 'f':
             flags |= BDRV_REQ_FUA;
             break;
         case 'n':
             flags |= BDRV_REQ_NO_FALLBACK;
-            break;
-        case 'p':
-        case 'r':
-            break;
-        case 'P':
-            Pflag = true;
-            pattern = qemuio_parse_pattern(optarg);
-            if (pattern < 0) {
-                return -EINVAL;
-            }
-            break;
-        case 'q':
-            qflag = true;
             break;
         case 's':
             sflag = true;
@@ -682,8 +681,9 @@ static int write_f(BlockBackend *blk, int argc, char **argv)
             zflag = true;
             break;
         default:
-            qemuio_command_usage(&write_cmd);
-            return -EINVAL;
+            if (!parse_io_option(&write_cmd, c, &o)) {
+                return -EINVAL;
+            }
         }
     }
 
@@ -707,7 +707,7 @@ static int write_f(BlockBackend *blk, int argc, char **argv)
         printf("-u requires -z to be specified\n");
         return -EINVAL;
     }
-    if (zflag + Pflag + sflag > 1) {
+    if (zflag + o.Pflag + sflag > 1) {
         printf("Only one of -z, -P, and -s can be specified at the same "
                "time\n");
         return -EINVAL;
@@ -732,7 +732,7 @@ static int write_f(BlockBackend *blk, int argc, char **argv)
 
     if (!zflag) {
         buf = sflag ? qemuio_alloc_from_file(count, file_name)
-                    : qemuio_alloc(count, pattern);
+                    : qemuio_alloc(count, o.pattern);
         if (!buf) {
             return -EINVAL;
         }
@@ -753,8 +753,8 @@ static int write_f(BlockBackend *blk, int argc, char **argv)
     }
     ret = 0;
 
-    if (!qflag) {
-        qemuio_print_report("wrote", &t1, offset, count, count, 1, Cflag);
+    if (!o.qflag) {
+        qemuio_print_report("wrote", &t1, offset, count, count, 1, o.Cflag);
     }
 
 out:
@@ -798,51 +798,28 @@ static const QemuIoCmd writev_cmd = {
 
 static int writev_f(BlockBackend *blk, int argc, char **argv)
 {
-    bool Cflag = false, qflag = false;
+    IoOpts o = { .pattern = 0xcd };
     BdrvRequestFlags flags = 0;
     QEMUIOVector qiov;
     struct timespec t1;
-    int pattern = 0xcd;
     int64_t offset;
     char *buf;
     int c, ret;
 
     while ((c = getopt(argc, argv, "CfqrP:")) != -1) {
         switch (c) {
-        case 'C':
-            Cflag = true;
-            break;
         case 'f':
             flags |= BDRV_REQ_FUA;
             break;
-        case 'q':
-            qflag = true;
-            break;
-        case 'r':
-            break;
-        case 'P':
-            pattern = qemuio_parse_pattern(optarg);
-            if (pattern < 0) {
+        default:
+            if (!parse_io_option(&writev_cmd, c, &o)) {
                 return -EINVAL;
             }
-            break;
-        default:
-            qemuio_command_usage(&writev_cmd);
-            return -EINVAL;
         }
     }
 
-    if (optind > argc - 2) {
-        qemuio_command_usage(&writev_cmd);
-        return -EINVAL;
-    }
-    offset = parse_num(argv[optind]);
-    if (offset < 0) {
-        return -EINVAL;
-    }
-    optind++;
-
-    buf = qemuio_create_iovec(&qiov, &argv[optind], argc - optind, pattern);
+    buf = parse_off_vector(&writev_cmd, argc, argv, o.pattern, &offset,
+                           &qiov);
     if (!buf) {
         return -EINVAL;
     }
@@ -855,9 +832,9 @@ static int writev_f(BlockBackend *blk, int argc, char **argv)
     }
     ret = 0;
 
-    if (!qflag) {
+    if (!o.qflag) {
         qemuio_print_report("wrote", &t1, offset, qiov.size, qiov.size, 1,
-                            Cflag);
+                            o.Cflag);
     }
 
 out:
@@ -874,12 +851,8 @@ typedef struct AioCtx {
     int64_t offset;
     int64_t bytes;
     char *buf;
-    bool qflag;
-    bool vflag;
-    bool Cflag;
-    bool Pflag;
+    IoOpts opts;
     bool zflag;
-    int pattern;
     struct timespec t1;
 } AioCtx;
 
@@ -898,9 +871,9 @@ static void aio_write_done(void *opaque, int ret)
 
     if (ret < 0) {
         printf("aio_write failed: %s\n", strerror(-ret));
-    } else if (!ctx->qflag) {
+    } else if (!ctx->opts.qflag) {
         qemuio_print_report("wrote", &ctx->t1, ctx->offset, ctx->bytes,
-                            ctx->bytes, 1, ctx->Cflag);
+                            ctx->bytes, 1, ctx->opts.Cflag);
     }
     aio_ctx_free(ctx);
 }
@@ -912,22 +885,10 @@ static void aio_read_done(void *opaque, int ret)
     if (ret < 0) {
         /* QEMU's wording, kept for scripts that match it. */
         printf("readv failed: %s\n", strerror(-ret));
-        goto out;
+    } else {
+        read_done(&ctx->opts, &ctx->t1, ctx->buf, ctx->offset, ctx->bytes,
+                  0, ctx->bytes);
     }
-    if (ctx->Pflag && !pattern_matches((uint8_t *)ctx->buf, ctx->bytes,
-                                       ctx->pattern)) {
-        printf("Pattern verification failed at offset %" PRId64 ", %"
-               PRId64 " bytes\n", ctx->offset, ctx->bytes);
-    }
-    if (ctx->qflag) {
-        goto out;
-    }
-    if (ctx->vflag) {
-        qemuio_dump_buffer(ctx->buf, ctx->offset, ctx->bytes);
-    }
-    qemuio_print_report("read", &ctx->t1, ctx->offset, ctx->bytes,
-                        ctx->bytes, 1, ctx->Cflag);
-out:
     aio_ctx_free(ctx);
 }
 
@@ -977,46 +938,19 @@ static int aio_read_f(BlockBackend *blk, int argc, char **argv)
 
     while ((c = getopt(argc, argv, "CiP:qrv")) != -1) {
         switch (c) {
-        case 'C':
-            ctx->Cflag = true;
-            break;
         case 'i':
             /* QEMU counts it in its I/O statistics; we keep none. */
             printf("injecting invalid read request\n");
             return 0;
-        case 'P':
-            ctx->Pflag = true;
-            ctx->pattern = qemuio_parse_pattern(optarg);
-            if (ctx->pattern < 0) {
+        default:
+            if (!parse_io_option(&aio_read_cmd, c, &ctx->opts)) {
                 return -EINVAL;
             }
-            break;
-        case 'q':
-            ctx->qflag = true;
-            break;
-        case 'r':
-            break;
-        case 'v':
-            ctx->vflag = true;
-            break;
-        default:
-            qemuio_command_usage(&aio_read_cmd);
-            return -EINVAL;
         }
     }
 
-    if (optind > argc - 2) {
-        qemuio_command_usage(&aio_read_cmd);
-        return -EINVAL;
-    }
-    ctx->offset = parse_num(argv[optind]);
-    if (ctx->offset < 0) {
-        return -EINVAL;
-    }
-    optind++;
-
-    ctx->buf = qemuio_create_iovec(&ctx->qiov, &argv[optind], argc - optind,
-                                   0xab);
+    ctx->buf = parse_off_vector(&aio_read_cmd, argc, argv, 0xab,
+                                &ctx->offset, &ctx->qiov);
     if (!ctx->buf) {
         return -EINVAL;
     }
@@ -1073,32 +1007,18 @@ static int aio_write_f(BlockBackend *blk, int argc, char **argv)
 {
     g_autofree AioCtx *ctx = g_new0(AioCtx, 1);
     BdrvRequestFlags flags = 0;
-    int pattern = 0xcd;
     AioCtx *req;
     int c;
 
+    ctx->opts.pattern = 0xcd;
     while ((c = getopt(argc, argv, "CfiP:qruz")) != -1) {
         switch (c) {
-        case 'C':
-            ctx->Cflag = true;
-            break;
         case 'f':
             flags |= BDRV_REQ_FUA;
             break;
         case 'i':
             printf("injecting invalid write request\n");
             return 0;
-        case 'P':
-            pattern = qemuio_parse_pattern(optarg);
-            if (pattern < 0) {
-                return -EINVAL;
-            }
-            break;
-        case 'q':
-            ctx->qflag = true;
-            break;
-        case 'r':
-            break;
         case 'u':
             flags |= BDRV_REQ_MAY_UNMAP;
             break;
@@ -1106,8 +1026,9 @@ static int aio_write_f(BlockBackend *blk, int argc, char **argv)
             ctx->zflag = true;
             break;
         default:
-            qemuio_command_usage(&aio_write_cmd);
-            return -EINVAL;
+            if (!parse_io_option(&aio_write_cmd, c, &ctx->opts)) {
+                return -EINVAL;
+            }
         }
     }
 
@@ -1144,7 +1065,7 @@ static int aio_write_f(BlockBackend *blk, int argc, char **argv)
     }
 
     ctx->buf = qemuio_create_iovec(&ctx->qiov, &argv[optind], argc - optind,
-                                   pattern);
+                                   ctx->opts.pattern);
     if (!ctx->buf) {
         return -EINVAL;
     }
@@ -1213,35 +1134,18 @@ static const QemuIoCmd discard_cmd = {
 
 static int discard_f(BlockBackend *blk, int argc, char **argv)
 {
-    bool Cflag = false, qflag = false;
+    IoOpts o = { 0 };
     int64_t offset, bytes;
     struct timespec t1;
     int c, ret;
 
     while ((c = getopt(argc, argv, "Cq")) != -1) {
-        switch (c) {
-        case 'C':
-            Cflag = true;
-            break;
-        case 'q':
-            qflag = true;
-            break;
-        default:
-            qemuio_command_usage(&discard_cmd);
+        if (!parse_io_option(&discard_cmd, c, &o)) {
             return -EINVAL;
         }
     }
 
-    if (optind != argc - 2) {
-        qemuio_command_usage(&discard_cmd);
-        return -EINVAL;
-    }
-    offset = parse_num(argv[optind]);
-    if (offset < 0) {
-        return -EINVAL;
-    }
-    bytes = parse_len(argv[optind + 1], "");
-    if (bytes < 0) {
+    if (!parse_off_len(&discard_cmd, argc, argv, &offset, &bytes)) {
         return -EINVAL;
     }
 
@@ -1251,8 +1155,9 @@ static int discard_f(BlockBackend *blk, int argc, char **argv)
         printf("discard failed: %s\n", strerror(-ret));
         return ret;
     }
-    if (!qflag) {
-        qemuio_print_report("discard", &t1, offset, bytes, bytes, 1, Cflag);
+    if (!o.qflag) {
+        qemuio_print_report("discard", &t1, offset, bytes, bytes, 1,
+                            o.Cflag);
     }
     return 0;
 }
