@@ -1,9 +1,11 @@
 /*
- * qemu-io commands that work on the open image (read/write families, aio,
+ * qemu-io commands that work on the open image (read/write families,
  * discard, flush, truncate, map, alloc, info, length), their table, and
- * the helpers they share.  The command registry and dispatcher, and the
- * commands about the tool itself (open, close, quit, help, sleep, ...),
- * live in qemu-io.c.
+ * the helpers they share with the other command files (qemu-io.h,
+ * qemu-io-cmds.h).  The asynchronous commands are in qemu-io-aio-cmds.c,
+ * the zone commands in qemu-io-zone-cmds.c.  The command registry and
+ * dispatcher, and the commands about the tool itself (open, close, quit,
+ * help, sleep, ...), live in qemu-io.c.
  *
  * Output and messages follow QEMU's qemu-io byte for byte (apart from the
  * timing figures), because users and scripts compare them.
@@ -18,6 +20,7 @@
 #include "qemu/cutils.h"
 #include "qemu/error-report.h"
 #include "qemu-io.h"
+#include "qemu-io-cmds.h"
 
 /* Offset added to buffers with -m, to exercise unaligned I/O. */
 #define MISALIGN_OFFSET 16
@@ -141,7 +144,7 @@ void qemuio_dump_buffer(const void *buffer, int64_t offset, int64_t len)
     }
 }
 
-static struct timespec now(void)
+struct timespec qemuio_now(void)
 {
     struct timespec t;
 
@@ -151,7 +154,7 @@ static struct timespec now(void)
 
 static double elapsed_sec(const struct timespec *start)
 {
-    struct timespec end = now();
+    struct timespec end = qemuio_now();
 
     return (double)(end.tv_sec - start->tv_sec) +
            (double)(end.tv_nsec - start->tv_nsec) / 1e9;
@@ -226,8 +229,7 @@ void qemuio_print_report(const char *op, const struct timespec *start,
     }
 }
 
-/* Parse a byte count argument; prints the error.  -1 on failure. */
-static int64_t parse_num(const char *arg)
+int64_t qemuio_parse_num(const char *arg)
 {
     int64_t v = cvtnum(arg);
 
@@ -241,7 +243,7 @@ static int64_t parse_num(const char *arg)
 /* Length argument of read/discard: at most one block-layer request. */
 static int64_t parse_len(const char *arg, const char *suffix)
 {
-    int64_t v = parse_num(arg);
+    int64_t v = qemuio_parse_num(arg);
 
     if (v > (int64_t)BDRV_REQUEST_MAX_BYTES) {
         printf("length cannot exceed %" PRIu64 "%s, given %s\n",
@@ -318,21 +320,7 @@ void *qemuio_create_iovec(QEMUIOVector *qiov, char **args, int nr,
     return buf;
 }
 
-/* Options that the read and write commands share. */
-typedef struct IoOpts {
-    bool Cflag;                 /* -C: machine-readable statistics */
-    bool qflag;                 /* -q: no statistics */
-    bool vflag;                 /* -v: dump what was read */
-    bool Pflag;                 /* -P given */
-    int pattern;                /* -P: to fill or to verify */
-} IoOpts;
-
-/*
- * An option of cmd that is not its own: one of the shared ones (-C, -q,
- * -v, -P, and -p and -r, accepted and ignored) as far as cmd's getopt
- * string has them, else a usage error.  False after a message.
- */
-static bool parse_io_option(const QemuIoCmd *cmd, int c, IoOpts *o)
+bool qemuio_parse_io_option(const QemuIoCmd *cmd, int c, QemuIoOpts *o)
 {
     switch (c) {
     case 'C':
@@ -369,7 +357,7 @@ static bool parse_off_len(const QemuIoCmd *cmd, int argc, char **argv,
         qemuio_command_usage(cmd);
         return false;
     }
-    *offset = parse_num(argv[optind]);
+    *offset = qemuio_parse_num(argv[optind]);
     if (*offset < 0) {
         return false;
     }
@@ -377,12 +365,7 @@ static bool parse_off_len(const QemuIoCmd *cmd, int argc, char **argv,
     return *bytes >= 0;
 }
 
-/*
- * The "off len [len..]" arguments of the vectored commands: the offset,
- * and a vector over one buffer filled with pattern.  Returns the buffer,
- * or NULL after the usage or a parse error.
- */
-static char *parse_off_vector(const QemuIoCmd *cmd, int argc, char **argv,
+char *qemuio_parse_off_vector(const QemuIoCmd *cmd, int argc, char **argv,
                               int pattern, int64_t *offset,
                               QEMUIOVector *qiov)
 {
@@ -390,7 +373,7 @@ static char *parse_off_vector(const QemuIoCmd *cmd, int argc, char **argv,
         qemuio_command_usage(cmd);
         return NULL;
     }
-    *offset = parse_num(argv[optind]);
+    *offset = qemuio_parse_num(argv[optind]);
     if (*offset < 0) {
         return NULL;
     }
@@ -398,12 +381,7 @@ static char *parse_off_vector(const QemuIoCmd *cmd, int argc, char **argv,
     return qemuio_create_iovec(qiov, &argv[optind], argc - optind, pattern);
 }
 
-/*
- * After bytes were read at offset into buf: verify the pattern over
- * [pattern_offset, pattern_offset + pattern_count) with -P, then unless
- * -q, dump the data with -v and report.  -EINVAL on a mismatch.
- */
-static int read_done(const IoOpts *o, const struct timespec *start,
+int qemuio_read_done(const QemuIoOpts *o, const struct timespec *start,
                      const char *buf, int64_t offset, int64_t bytes,
                      int64_t pattern_offset, int64_t pattern_count)
 {
@@ -465,7 +443,7 @@ static const QemuIoCmd read_cmd = {
 
 static int read_f(BlockBackend *blk, int argc, char **argv)
 {
-    IoOpts o = { 0 };
+    QemuIoOpts o = { 0 };
     bool sflag = false, lflag = false, bflag = false;
     int64_t pattern_offset = 0, pattern_count = 0;
     int64_t offset, count;
@@ -495,7 +473,7 @@ static int read_f(BlockBackend *blk, int argc, char **argv)
             }
             break;
         default:
-            if (!parse_io_option(&read_cmd, c, &o)) {
+            if (!qemuio_parse_io_option(&read_cmd, c, &o)) {
                 return -EINVAL;
             }
         }
@@ -520,7 +498,7 @@ static int read_f(BlockBackend *blk, int argc, char **argv)
     }
 
     buf = qemuio_alloc(count, 0xab);
-    t1 = now();
+    t1 = qemuio_now();
     if (bflag) {
         /* No format here keeps a VM state area. */
         ret = -ENOTSUP;
@@ -530,8 +508,8 @@ static int read_f(BlockBackend *blk, int argc, char **argv)
     if (ret < 0) {
         printf("read failed: %s\n", strerror(-ret));
     } else {
-        ret = read_done(&o, &t1, buf, offset, count, pattern_offset,
-                        pattern_count);
+        ret = qemuio_read_done(&o, &t1, buf, offset, count,
+                               pattern_offset, pattern_count);
     }
     qemuio_free(buf);
     return ret;
@@ -573,7 +551,7 @@ static const QemuIoCmd readv_cmd = {
 
 static int readv_f(BlockBackend *blk, int argc, char **argv)
 {
-    IoOpts o = { 0 };
+    QemuIoOpts o = { 0 };
     QEMUIOVector qiov;
     struct timespec t1;
     int64_t offset;
@@ -581,22 +559,23 @@ static int readv_f(BlockBackend *blk, int argc, char **argv)
     int c, ret;
 
     while ((c = getopt(argc, argv, "CP:qrv")) != -1) {
-        if (!parse_io_option(&readv_cmd, c, &o)) {
+        if (!qemuio_parse_io_option(&readv_cmd, c, &o)) {
             return -EINVAL;
         }
     }
 
-    buf = parse_off_vector(&readv_cmd, argc, argv, 0xab, &offset, &qiov);
+    buf = qemuio_parse_off_vector(&readv_cmd, argc, argv, 0xab, &offset,
+                                  &qiov);
     if (!buf) {
         return -EINVAL;
     }
 
-    t1 = now();
+    t1 = qemuio_now();
     ret = blk_preadv(blk, offset, qiov.size, &qiov, 0);
     if (ret < 0) {
         printf("readv failed: %s\n", strerror(-ret));
     } else {
-        ret = read_done(&o, &t1, buf, offset, qiov.size, 0, qiov.size);
+        ret = qemuio_read_done(&o, &t1, buf, offset, qiov.size, 0, qiov.size);
     }
     qemu_iovec_destroy(&qiov);
     qemuio_free(buf);
@@ -647,7 +626,7 @@ static const QemuIoCmd write_cmd = {
 
 static int write_f(BlockBackend *blk, int argc, char **argv)
 {
-    IoOpts o = { .pattern = 0xcd };
+    QemuIoOpts o = { .pattern = 0xcd };
     bool bflag = false, cflag = false, zflag = false, sflag = false;
     BdrvRequestFlags flags = 0;
     const char *file_name = NULL;
@@ -681,7 +660,7 @@ static int write_f(BlockBackend *blk, int argc, char **argv)
             zflag = true;
             break;
         default:
-            if (!parse_io_option(&write_cmd, c, &o)) {
+            if (!qemuio_parse_io_option(&write_cmd, c, &o)) {
                 return -EINVAL;
             }
         }
@@ -713,13 +692,13 @@ static int write_f(BlockBackend *blk, int argc, char **argv)
         return -EINVAL;
     }
 
-    offset = parse_num(argv[optind]);
+    offset = qemuio_parse_num(argv[optind]);
     if (offset < 0) {
         return -EINVAL;
     }
     /* Zeroes with -n need no buffer, so they may exceed one request. */
     if (flags & BDRV_REQ_NO_FALLBACK) {
-        count = parse_num(argv[optind + 1]);
+        count = qemuio_parse_num(argv[optind + 1]);
     } else {
         count = parse_len(argv[optind + 1], " without -n");
     }
@@ -738,7 +717,7 @@ static int write_f(BlockBackend *blk, int argc, char **argv)
         }
     }
 
-    t1 = now();
+    t1 = qemuio_now();
     if (bflag || cflag) {
         /* Neither VM state nor compression exists in these formats. */
         ret = -ENOTSUP;
@@ -798,7 +777,7 @@ static const QemuIoCmd writev_cmd = {
 
 static int writev_f(BlockBackend *blk, int argc, char **argv)
 {
-    IoOpts o = { .pattern = 0xcd };
+    QemuIoOpts o = { .pattern = 0xcd };
     BdrvRequestFlags flags = 0;
     QEMUIOVector qiov;
     struct timespec t1;
@@ -812,19 +791,19 @@ static int writev_f(BlockBackend *blk, int argc, char **argv)
             flags |= BDRV_REQ_FUA;
             break;
         default:
-            if (!parse_io_option(&writev_cmd, c, &o)) {
+            if (!qemuio_parse_io_option(&writev_cmd, c, &o)) {
                 return -EINVAL;
             }
         }
     }
 
-    buf = parse_off_vector(&writev_cmd, argc, argv, o.pattern, &offset,
-                           &qiov);
+    buf = qemuio_parse_off_vector(&writev_cmd, argc, argv, o.pattern,
+                                  &offset, &qiov);
     if (!buf) {
         return -EINVAL;
     }
 
-    t1 = now();
+    t1 = qemuio_now();
     ret = blk_pwritev(blk, offset, qiov.size, &qiov, qemuio_write_flags(flags));
     if (ret < 0) {
         printf("writev failed: %s\n", strerror(-ret));
@@ -842,252 +821,6 @@ out:
     qemuio_free(buf);
     return ret;
 }
-
-/* ---- aio_read / aio_write / aio_flush ---- */
-
-/* One asynchronous request; freed by its completion callback. */
-typedef struct AioCtx {
-    QEMUIOVector qiov;
-    int64_t offset;
-    int64_t bytes;
-    char *buf;
-    IoOpts opts;
-    bool zflag;
-    struct timespec t1;
-} AioCtx;
-
-static void aio_ctx_free(AioCtx *ctx)
-{
-    if (!ctx->zflag) {
-        qemu_iovec_destroy(&ctx->qiov);
-        qemuio_free(ctx->buf);
-    }
-    g_free(ctx);
-}
-
-static void aio_write_done(void *opaque, int ret)
-{
-    AioCtx *ctx = opaque;
-
-    if (ret < 0) {
-        printf("aio_write failed: %s\n", strerror(-ret));
-    } else if (!ctx->opts.qflag) {
-        qemuio_print_report("wrote", &ctx->t1, ctx->offset, ctx->bytes,
-                            ctx->bytes, 1, ctx->opts.Cflag);
-    }
-    aio_ctx_free(ctx);
-}
-
-static void aio_read_done(void *opaque, int ret)
-{
-    AioCtx *ctx = opaque;
-
-    if (ret < 0) {
-        /* QEMU's wording, kept for scripts that match it. */
-        printf("readv failed: %s\n", strerror(-ret));
-    } else {
-        read_done(&ctx->opts, &ctx->t1, ctx->buf, ctx->offset, ctx->bytes,
-                  0, ctx->bytes);
-    }
-    aio_ctx_free(ctx);
-}
-
-static void aio_read_help(void)
-{
-    printf(
-"\n"
-" asynchronously reads a range of bytes from the given offset\n"
-"\n"
-" Example:\n"
-" 'aio_read -v 512 1k 1k ' - dumps 2 kilobytes read from 512 bytes "
-"into the file\n"
-"\n"
-" Reads a segment of the currently open file, optionally dumping it to the\n"
-" standard output stream (with -v option) for subsequent inspection.\n"
-" The read is performed asynchronously and the aio_flush command must be\n"
-" used to ensure all outstanding aio requests have been completed.\n"
-" Note that due to its asynchronous nature, this command will be\n"
-" considered successful once the request is submitted, independently\n"
-" of potential I/O errors or pattern mismatches.\n"
-" -C, -- report statistics in a machine parsable format\n"
-" -i, -- treat request as invalid, for exercising stats\n"
-" -P, -- use a pattern to verify read data\n"
-" -q, -- quiet mode, do not show I/O statistics\n"
-" -r, -- register I/O buffer\n"
-" -v, -- dump buffer to standard output\n"
-"\n");
-}
-
-static int aio_read_f(BlockBackend *blk, int argc, char **argv);
-
-static const QemuIoCmd aio_read_cmd = {
-    .name = "aio_read",
-    .cfunc = aio_read_f,
-    .argmin = 2,
-    .argmax = -1,
-    .args = "[-Ciqrv] [-P pattern] off len [len..]",
-    .oneline = "asynchronously reads a number of bytes",
-    .help = aio_read_help,
-};
-
-static int aio_read_f(BlockBackend *blk, int argc, char **argv)
-{
-    g_autofree AioCtx *ctx = g_new0(AioCtx, 1);
-    AioCtx *req;
-    int c;
-
-    while ((c = getopt(argc, argv, "CiP:qrv")) != -1) {
-        switch (c) {
-        case 'i':
-            /* QEMU counts it in its I/O statistics; we keep none. */
-            printf("injecting invalid read request\n");
-            return 0;
-        default:
-            if (!parse_io_option(&aio_read_cmd, c, &ctx->opts)) {
-                return -EINVAL;
-            }
-        }
-    }
-
-    ctx->buf = parse_off_vector(&aio_read_cmd, argc, argv, 0xab,
-                                &ctx->offset, &ctx->qiov);
-    if (!ctx->buf) {
-        return -EINVAL;
-    }
-    ctx->bytes = ctx->qiov.size;
-    ctx->t1 = now();
-    /* From here on the completion callback owns ctx. */
-    req = g_steal_pointer(&ctx);
-    blk_aio_preadv(blk, req->offset, &req->qiov, 0, aio_read_done, req);
-    return 0;
-}
-
-static void aio_write_help(void)
-{
-    printf(
-"\n"
-" asynchronously writes a range of bytes from the given offset source\n"
-" from multiple buffers\n"
-"\n"
-" Example:\n"
-" 'aio_write 512 1k 1k' - writes 2 kilobytes at 512 bytes into the open file\n"
-"\n"
-" Writes into a segment of the currently open file, using a buffer\n"
-" filled with a set pattern (0xcdcdcdcd).\n"
-" The write is performed asynchronously and the aio_flush command must be\n"
-" used to ensure all outstanding aio requests have been completed.\n"
-" Note that due to its asynchronous nature, this command will be\n"
-" considered successful once the request is submitted, independently\n"
-" of potential I/O errors or pattern mismatches.\n"
-" -C, -- report statistics in a machine parsable format\n"
-" -f, -- use Force Unit Access semantics\n"
-" -i, -- treat request as invalid, for exercising stats\n"
-" -P, -- use different pattern to fill file\n"
-" -q, -- quiet mode, do not show I/O statistics\n"
-" -r, -- register I/O buffer\n"
-" -u, -- with -z, allow unmapping\n"
-" -z, -- write zeroes using blk_aio_pwrite_zeroes\n"
-"\n");
-}
-
-static int aio_write_f(BlockBackend *blk, int argc, char **argv);
-
-static const QemuIoCmd aio_write_cmd = {
-    .name = "aio_write",
-    .cfunc = aio_write_f,
-    .argmin = 2,
-    .argmax = -1,
-    .flags = QEMUIO_CMD_WRITE,
-    .args = "[-Cfiqruz] [-P pattern] off len [len..]",
-    .oneline = "asynchronously writes a number of bytes",
-    .help = aio_write_help,
-};
-
-static int aio_write_f(BlockBackend *blk, int argc, char **argv)
-{
-    g_autofree AioCtx *ctx = g_new0(AioCtx, 1);
-    BdrvRequestFlags flags = 0;
-    AioCtx *req;
-    int c;
-
-    ctx->opts.pattern = 0xcd;
-    while ((c = getopt(argc, argv, "CfiP:qruz")) != -1) {
-        switch (c) {
-        case 'f':
-            flags |= BDRV_REQ_FUA;
-            break;
-        case 'i':
-            printf("injecting invalid write request\n");
-            return 0;
-        case 'u':
-            flags |= BDRV_REQ_MAY_UNMAP;
-            break;
-        case 'z':
-            ctx->zflag = true;
-            break;
-        default:
-            if (!parse_io_option(&aio_write_cmd, c, &ctx->opts)) {
-                return -EINVAL;
-            }
-        }
-    }
-
-    if (optind > argc - 2) {
-        qemuio_command_usage(&aio_write_cmd);
-        return -EINVAL;
-    }
-    if (ctx->zflag && optind != argc - 2) {
-        printf("-z supports only a single length parameter\n");
-        return -EINVAL;
-    }
-    if ((flags & BDRV_REQ_MAY_UNMAP) && !ctx->zflag) {
-        printf("-u requires -z to be specified\n");
-        return -EINVAL;
-    }
-    /* QEMU 10 accepts -z with -P (the pattern is unused); so do we. */
-
-    ctx->offset = parse_num(argv[optind]);
-    if (ctx->offset < 0) {
-        return -EINVAL;
-    }
-    optind++;
-
-    if (ctx->zflag) {
-        ctx->bytes = parse_num(argv[optind]);
-        if (ctx->bytes < 0) {
-            return -EINVAL;
-        }
-        ctx->t1 = now();
-        req = g_steal_pointer(&ctx);
-        blk_aio_pwrite_zeroes(blk, req->offset, req->bytes,
-                              qemuio_write_flags(flags), aio_write_done, req);
-        return 0;
-    }
-
-    ctx->buf = qemuio_create_iovec(&ctx->qiov, &argv[optind], argc - optind,
-                                   ctx->opts.pattern);
-    if (!ctx->buf) {
-        return -EINVAL;
-    }
-    ctx->bytes = ctx->qiov.size;
-    ctx->t1 = now();
-    req = g_steal_pointer(&ctx);
-    blk_aio_pwritev(blk, req->offset, &req->qiov, qemuio_write_flags(flags),
-                    aio_write_done, req);
-    return 0;
-}
-
-static int aio_flush_f(BlockBackend *blk, int argc, char **argv)
-{
-    blk_drain(blk);
-    return 0;
-}
-
-static const QemuIoCmd aio_flush_cmd = {
-    .name = "aio_flush",
-    .cfunc = aio_flush_f,
-    .oneline = "completes all outstanding aio requests",
-};
 
 /* ---- flush, discard, truncate ---- */
 
@@ -1134,13 +867,13 @@ static const QemuIoCmd discard_cmd = {
 
 static int discard_f(BlockBackend *blk, int argc, char **argv)
 {
-    IoOpts o = { 0 };
+    QemuIoOpts o = { 0 };
     int64_t offset, bytes;
     struct timespec t1;
     int c, ret;
 
     while ((c = getopt(argc, argv, "Cq")) != -1) {
-        if (!parse_io_option(&discard_cmd, c, &o)) {
+        if (!qemuio_parse_io_option(&discard_cmd, c, &o)) {
             return -EINVAL;
         }
     }
@@ -1149,7 +882,7 @@ static int discard_f(BlockBackend *blk, int argc, char **argv)
         return -EINVAL;
     }
 
-    t1 = now();
+    t1 = qemuio_now();
     ret = blk_pdiscard(blk, offset, bytes);
     if (ret < 0) {
         printf("discard failed: %s\n", strerror(-ret));
@@ -1209,7 +942,7 @@ static int truncate_f(BlockBackend *blk, int argc, char **argv)
         qemuio_command_usage(&truncate_cmd);
         return -EINVAL;
     }
-    offset = parse_num(argv[optind]);
+    offset = qemuio_parse_num(argv[optind]);
     if (offset < 0) {
         return -EINVAL;
     }
@@ -1352,12 +1085,12 @@ static int alloc_f(BlockBackend *blk, int argc, char **argv)
     g_autofree char *start_str = NULL;
     int ret;
 
-    start = offset = parse_num(argv[1]);
+    start = offset = qemuio_parse_num(argv[1]);
     if (offset < 0) {
         return -EINVAL;
     }
     if (argc == 3) {
-        count = parse_num(argv[2]);
+        count = qemuio_parse_num(argv[2]);
         if (count < 0) {
             return -EINVAL;
         }
@@ -1403,9 +1136,8 @@ static const QemuIoCmd alloc_cmd = {
 /* ---- the table of image commands (extend here) ---- */
 
 static const QemuIoCmd *const builtin_cmds[] = {
-    &aio_flush_cmd, &aio_read_cmd, &aio_write_cmd, &alloc_cmd, &discard_cmd,
-    &flush_cmd, &info_cmd, &length_cmd, &map_cmd, &read_cmd, &readv_cmd,
-    &truncate_cmd, &write_cmd, &writev_cmd,
+    &alloc_cmd, &discard_cmd, &flush_cmd, &info_cmd, &length_cmd, &map_cmd,
+    &read_cmd, &readv_cmd, &truncate_cmd, &write_cmd, &writev_cmd,
 };
 
 void qemuio_add_builtin_commands(void)
@@ -1413,5 +1145,6 @@ void qemuio_add_builtin_commands(void)
     for (size_t i = 0; i < ARRAY_SIZE(builtin_cmds); i++) {
         qemuio_add_command(builtin_cmds[i]);
     }
+    qemuio_add_aio_commands();
     qemuio_add_zone_commands();
 }

@@ -4,7 +4,8 @@
  * options, the command registry and dispatcher, the commands about the
  * tool itself (open, close, quit, help, sleep, abort, sigraise), and the
  * command loop (commands from -c, else an interactive prompt on stdin).
- * The commands on the image are in qemu-io-cmds.c.
+ * The commands on the image are in qemu-io-cmds.c and, by topic, the
+ * files next to it (qemu-io-aio-cmds.c, qemu-io-zone-cmds.c).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
