@@ -336,8 +336,8 @@ static int raw_select_backend(BDRVRawState *s, AioContext *ctx, Error **errp)
 static int coroutine_fn raw_zoned_write(void *opaque, int64_t offset,
                                         QEMUIOVector *qiov);
 
-static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
-                           bool device, Error **errp)
+static int raw_do_open(BlockDriverState *bs, QDict *options, int flags,
+                       bool device, Error **errp)
 {
     BDRVRawState *s = bs->opaque;
     const char *drv_name = bs->drv->format_name;
@@ -466,10 +466,11 @@ static void raw_close(BlockDriverState *bs)
     s->filename = NULL;
 }
 
-static int raw_open_file(BlockDriverState *bs, QDict *options, int flags,
-                         Error **errp)
+/* Open a regular file or (device) a device; a failure undoes it all. */
+static int raw_open_common(BlockDriverState *bs, QDict *options, int flags,
+                           bool device, Error **errp)
 {
-    int ret = raw_open_common(bs, options, flags, false, errp);
+    int ret = raw_do_open(bs, options, flags, device, errp);
 
     if (ret < 0) {
         raw_close(bs);
@@ -477,15 +478,16 @@ static int raw_open_file(BlockDriverState *bs, QDict *options, int flags,
     return ret;
 }
 
+static int raw_open_file(BlockDriverState *bs, QDict *options, int flags,
+                         Error **errp)
+{
+    return raw_open_common(bs, options, flags, false, errp);
+}
+
 static int raw_open_device(BlockDriverState *bs, QDict *options, int flags,
                            Error **errp)
 {
-    int ret = raw_open_common(bs, options, flags, true, errp);
-
-    if (ret < 0) {
-        raw_close(bs);
-    }
-    return ret;
+    return raw_open_common(bs, options, flags, true, errp);
 }
 
 static void raw_refresh_limits(BlockDriverState *bs, Error **errp)
