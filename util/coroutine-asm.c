@@ -63,10 +63,26 @@ void QEMU_NORETURN qemu_co_asm_entry(CoroutineAsm *co)
     __attribute__((visibility("hidden")));
 
 /*
- * A global function in the asm blocks below; CO_ASM_FUNCTION (how the
- * assembler spells the symbol type) and CO_LANDING_PAD come with the
- * architecture.
+ * How the assembler spells a function's symbol type, and the landing pad
+ * that indirect branch tracking (IBT, BTI) wants at entry points when the
+ * compiler is asked for it.
  */
+#if defined(__x86_64__)
+#define CO_ASM_FUNCTION "@function"
+#ifdef __CET__
+#define CO_LANDING_PAD "    endbr64\n"
+#endif
+#elif defined(__aarch64__)
+#define CO_ASM_FUNCTION "%function"
+#if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
+#define CO_LANDING_PAD "    hint #34\n"        /* bti c */
+#endif
+#endif
+#ifndef CO_LANDING_PAD
+#define CO_LANDING_PAD ""
+#endif
+
+/* A global function in the asm blocks below. */
 #define CO_ASM_FUNC_BEGIN(name)                         \
     "    .p2align 4\n"                                  \
     "    .globl " #name "\n"                            \
@@ -77,13 +93,6 @@ void QEMU_NORETURN qemu_co_asm_entry(CoroutineAsm *co)
     "    .size " #name ", .-" #name "\n"
 
 #if defined(__x86_64__)
-
-#define CO_ASM_FUNCTION "@function"
-#ifdef __CET__
-#define CO_LANDING_PAD "    endbr64\n"
-#else
-#define CO_LANDING_PAD ""
-#endif
 
 /*
  * Frame of a switched-out stack, from the saved stack pointer upwards:
@@ -137,13 +146,6 @@ static void *co_init_stack(CoroutineAsm *co, uintptr_t top)
 static const char backend_name[] = "asm-x86_64";
 
 #elif defined(__aarch64__)
-
-#define CO_ASM_FUNCTION "%function"
-#if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
-#define CO_LANDING_PAD "    hint #34\n"        /* bti c */
-#else
-#define CO_LANDING_PAD ""
-#endif
 
 /*
  * Frame of a switched-out stack (160 bytes, keeps sp 16-byte aligned):
