@@ -70,26 +70,6 @@ static const char *const raw_aio_names[] = {
 
 /* ---- backends ---- */
 
-static bool raw_backend_built(RawAioBackend aio)
-{
-    switch (aio) {
-    case RAW_AIO_NATIVE:
-#ifdef CONFIG_LINUX_AIO
-        return true;
-#else
-        return false;
-#endif
-    case RAW_AIO_IO_URING:
-#ifdef CONFIG_LINUX_IO_URING
-        return true;
-#else
-        return false;
-#endif
-    default:
-        return true;
-    }
-}
-
 /* Attach backend aio for ctx into b; false with *errp set on failure. */
 static bool raw_backend_attach(RawAioBackend aio, AioContext *ctx,
                                RawCtxBackend *b, Error **errp)
@@ -314,7 +294,7 @@ static int raw_select_backend(BDRVRawState *s, AioContext *ctx, Error **errp)
         };
         s->aio = RAW_AIO_THREADS;
         for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
-            if (!raw_backend_built(order[i]) ||
+            if (!raw_aio_backend_built(order[i]) ||
                 (order[i] == RAW_AIO_NATIVE && !s->direct)) {
                 continue;
             }

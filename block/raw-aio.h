@@ -27,6 +27,27 @@ typedef enum RawAioBackend {
     RAW_AIO_AUTO,           /* option value only: resolved at open */
 } RawAioBackend;
 
+/* Whether this build has the backend (configure may leave one out). */
+static inline bool raw_aio_backend_built(RawAioBackend aio)
+{
+    switch (aio) {
+    case RAW_AIO_NATIVE:
+#ifdef CONFIG_LINUX_AIO
+        return true;
+#else
+        return false;
+#endif
+    case RAW_AIO_IO_URING:
+#ifdef CONFIG_LINUX_IO_URING
+        return true;
+#else
+        return false;
+#endif
+    default:
+        return true;
+    }
+}
+
 typedef enum RawAioOp {
     RAW_AIO_READ,
     RAW_AIO_WRITE,

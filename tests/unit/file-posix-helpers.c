@@ -36,26 +36,6 @@ RawAioBackend mode_backend(const Mode *m)
     return RAW_AIO_THREADS;
 }
 
-bool backend_built(RawAioBackend b)
-{
-    switch (b) {
-    case RAW_AIO_NATIVE:
-#ifdef CONFIG_LINUX_AIO
-        return true;
-#else
-        return false;
-#endif
-    case RAW_AIO_IO_URING:
-#ifdef CONFIG_LINUX_IO_URING
-        return true;
-#else
-        return false;
-#endif
-    default:
-        return true;
-    }
-}
-
 bool mode_stats(const Mode *m, RawAioStats *stats)
 {
     AioContext *ctx = qemu_get_aio_context();
@@ -75,7 +55,7 @@ void add_mode_tests(const ModeTest *tests, size_t n)
     for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
         const Mode *m = &modes[i];
 
-        if (!backend_built(mode_backend(m))) {
+        if (!raw_aio_backend_built(mode_backend(m))) {
             continue;
         }
         for (size_t j = 0; j < n; j++) {

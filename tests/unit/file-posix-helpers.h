@@ -31,7 +31,6 @@ typedef struct Mode {
 extern const Mode modes[NR_MODES];
 
 RawAioBackend mode_backend(const Mode *m);
-bool backend_built(RawAioBackend b);
 /* The backend's counters in the main context; false for the pool. */
 bool mode_stats(const Mode *m, RawAioStats *stats);
 

@@ -439,12 +439,12 @@ int main(int argc, char **argv)
     g_assert(tmpdir);
 
     add_mode_tests(queueing, ARRAY_SIZE(queueing));
-    if (backend_built(RAW_AIO_NATIVE)) {
+    if (raw_aio_backend_built(RAW_AIO_NATIVE)) {
         g_test_add_data_func("/file-posix/native/buffered/backend-chain",
                              GINT_TO_POINTER(RAW_AIO_NATIVE),
                              test_backend_chain);
     }
-    if (backend_built(RAW_AIO_IO_URING)) {
+    if (raw_aio_backend_built(RAW_AIO_IO_URING)) {
         g_test_add_data_func("/file-posix/io_uring/buffered/backend-chain",
                              GINT_TO_POINTER(RAW_AIO_IO_URING),
                              test_backend_chain);

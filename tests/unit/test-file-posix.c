@@ -449,8 +449,8 @@ static void test_options(void)
 static void test_backend_choice(void)
 {
     g_autofree char *path = make_file(1 * MiB);
-    bool uring = backend_built(RAW_AIO_IO_URING);
-    bool native = backend_built(RAW_AIO_NATIVE);
+    bool uring = raw_aio_backend_built(RAW_AIO_IO_URING);
+    bool native = raw_aio_backend_built(RAW_AIO_NATIVE);
     const struct {
         const char *aio;
         int flags;
@@ -473,7 +473,7 @@ static void test_backend_choice(void)
         Node *n;
         RawInfo info;
 
-        if (!backend_built(cases[i].want)) {
+        if (!raw_aio_backend_built(cases[i].want)) {
             continue;
         }
         n = node_open_full(NULL, path, cases[i].aio,
@@ -634,7 +634,7 @@ static void test_no_kernel_support(void)
     path = make_file(1 * MiB);
 
     expect_open_error(NULL, path, "io_uring", BDRV_O_RDWR, NULL, 0,
-                      backend_built(RAW_AIO_IO_URING)
+                      raw_aio_backend_built(RAW_AIO_IO_URING)
                       ? "io_uring (aio=io_uring) is not available: "
                         "io_uring_queue_init(128) failed: Function not "
                         "implemented"
@@ -642,7 +642,7 @@ static void test_no_kernel_support(void)
                         "io_uring (liburing) support");
     expect_open_error(NULL, path, NULL, BDRV_O_RDWR | BDRV_O_NOCACHE |
                       BDRV_O_NATIVE_AIO, NULL, 0,
-                      backend_built(RAW_AIO_NATIVE)
+                      raw_aio_backend_built(RAW_AIO_NATIVE)
                       ? "Linux AIO (aio=native) is not available: "
                         "io_setup(512) failed: Function not implemented"
                       : "aio=native is not supported: this build has no "

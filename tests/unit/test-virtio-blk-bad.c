@@ -518,13 +518,7 @@ static void bad_reset(void)
 
 int main(int argc, char **argv)
 {
-    int ret;
-
-    g_test_init(&argc, &argv, NULL);
-    qemu_init_main_loop(&error_abort);
-    bdrv_register(&bdrv_test_fault);
-    tmpdir = g_dir_make_tmp("test-virtio-blk-bad-XXXXXX", NULL);
-    g_assert_nonnull(tmpdir);
+    driver_init(&argc, &argv, "test-virtio-blk-bad");
 
     g_test_add_func("/virtio-blk/bad/zero-length", bad_zero_len);
     g_test_add_func("/virtio-blk/bad/addresses", bad_addresses);
@@ -539,14 +533,5 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/bad/head-reuse", bad_head_reuse);
     g_test_add_func("/virtio-blk/bad/rings", bad_rings);
     g_test_add_func("/virtio-blk/bad/reset", bad_reset);
-    ret = g_test_run();
-
-    {
-        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
-
-        if (system(cmd)) {
-            /* leave it */
-        }
-    }
-    return ret;
+    return driver_run();
 }

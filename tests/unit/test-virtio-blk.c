@@ -952,13 +952,7 @@ static void test_remap(void)
 
 int main(int argc, char **argv)
 {
-    int ret;
-
-    g_test_init(&argc, &argv, NULL);
-    qemu_init_main_loop(&error_abort);
-    bdrv_register(&bdrv_test_fault);
-    tmpdir = g_dir_make_tmp("test-virtio-blk-XXXXXX", NULL);
-    g_assert_nonnull(tmpdir);
+    driver_init(&argc, &argv, "test-virtio-blk");
 
     g_test_add_func("/virtio-blk/config/raw", test_config_raw);
     g_test_add_func("/virtio-blk/config/zoned", test_config_zoned);
@@ -983,14 +977,5 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/queue/event-idx", test_event_idx);
     g_test_add_func("/virtio-blk/queue/multiqueue", test_multiqueue);
     g_test_add_func("/virtio-blk/queue/remap", test_remap);
-    ret = g_test_run();
-
-    {
-        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
-
-        if (system(cmd)) {
-            /* leave it */
-        }
-    }
-    return ret;
+    return driver_run();
 }

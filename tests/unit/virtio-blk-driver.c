@@ -924,3 +924,27 @@ void id_req(Guest *g)
 
     get_id(g, 20, id);
 }
+
+/* ---- the test programs' main ---- */
+
+void driver_init(int *argc, char ***argv, const char *name)
+{
+    g_autofree char *tmpl = g_strdup_printf("%s-XXXXXX", name);
+
+    g_test_init(argc, argv, NULL);
+    qemu_init_main_loop(&error_abort);
+    bdrv_register(&bdrv_test_fault);
+    tmpdir = g_dir_make_tmp(tmpl, NULL);
+    g_assert_nonnull(tmpdir);
+}
+
+int driver_run(void)
+{
+    int ret = g_test_run();
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
+
+    if (system(cmd)) {
+        /* leave it */
+    }
+    return ret;
+}

@@ -259,4 +259,9 @@ void wait_used(Guest *g, uint16_t idx);
 
 void id_req(Guest *g);
 
+/* main(): g_test and main loop set up, test-fault registered, tmpdir. */
+void driver_init(int *argc, char ***argv, const char *name);
+/* Run the tests, remove tmpdir; the exit status of main(). */
+int driver_run(void);
+
 #endif /* TEST_VIRTIO_BLK_DRIVER_H */
