@@ -38,6 +38,24 @@ BlockDriver *bdrv_find_format(const char *name)
     return NULL;
 }
 
+BlockDriver *bdrv_probe_all(const uint8_t *buf, int buf_size,
+                            const char *filename)
+{
+    BlockDriver *drv, *best = NULL;
+    int best_score = 0;
+
+    QLIST_FOREACH(drv, &bdrv_drivers, list) {
+        int score = drv->bdrv_probe ? drv->bdrv_probe(buf, buf_size,
+                                                      filename) : 0;
+
+        if (score > best_score) {
+            best_score = score;
+            best = drv;
+        }
+    }
+    return best;
+}
+
 static gint compare_names(gconstpointer a, gconstpointer b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -613,7 +631,7 @@ static bool bdrv_take_generic_options(QDict *opts, int *flags,
  * opts; leftovers are an error.  The caller frees opts.
  */
 static BlockDriverState *bdrv_open_node(QDict *opts, int flags,
-                                        Error **errp)
+                                        bool probed, Error **errp)
 {
     g_autofree char *drvname = NULL;
     g_autofree char *node_name = NULL;
@@ -656,6 +674,7 @@ static BlockDriverState *bdrv_open_node(QDict *opts, int flags,
 
     bs->open_flags = flags;
     bs->read_only = !(flags & BDRV_O_RDWR);
+    bs->probed = probed;
     bs->supported_write_flags = drv->supported_write_flags;
     bs->supported_zero_flags = drv->supported_zero_flags;
     filename = qdict_get_try_str(opts, "filename");
@@ -749,7 +768,7 @@ BdrvChild *bdrv_open_child(const char *name, BlockDriverState *parent,
             }
             qdict_put_str(sub, "driver", default_driver);
         }
-        bs = bdrv_open_node(sub, flags, errp);
+        bs = bdrv_open_node(sub, flags, false, errp);
         if (!bs) {
             return NULL;
         }
@@ -772,17 +791,143 @@ BdrvChild *bdrv_open_child(const char *name, BlockDriverState *parent,
     return child;
 }
 
+typedef struct ProbeRead {
+    BdrvChild *child;
+    uint8_t *buf;
+    int ret;
+    bool done;
+} ProbeRead;
+
+static void coroutine_fn bdrv_probe_read_entry(void *opaque)
+{
+    ProbeRead *p = opaque;
+    QEMUIOVector qiov;
+
+    qemu_iovec_init_buf(&qiov, p->buf, BLOCK_PROBE_BUF_SIZE);
+    p->ret = bdrv_co_preadv(p->child, 0, BLOCK_PROBE_BUF_SIZE, &qiov, 0);
+    __atomic_store_n(&p->done, true, __ATOMIC_RELEASE);
+}
+
+/*
+ * The format of the image in file_bs, from its first sector.  An empty
+ * file holds no format: it is raw without a read (as QEMU).  Lengths
+ * are whole sectors, so a shorter file reads zero-padded.
+ */
+static BlockDriver *bdrv_find_image_format(BlockDriverState *file_bs,
+                                           const char *filename,
+                                           Error **errp)
+{
+    ProbeRead p = { 0 };
+    BlockDriver *drv;
+    int64_t len = bdrv_getlength(file_bs);
+
+    if (len < 0) {
+        error_setg_errno(errp, -len, "Could not determine the image size "
+                         "for determining its format");
+        return NULL;
+    }
+    if (len == 0) {
+        return bdrv_find_format("raw");
+    }
+    p.buf = qemu_memalign(bdrv_opt_mem_align(file_bs), BLOCK_PROBE_BUF_SIZE);
+    memset(p.buf, 0, BLOCK_PROBE_BUF_SIZE);
+    /* A root child for the read only: the node has no parent yet. */
+    p.child = bdrv_root_attach_child(file_bs, "probe");
+    bdrv_poll_co(file_bs->aio_context, bdrv_probe_read_entry, &p, &p.done);
+    bdrv_root_unref_child(p.child);
+    if (p.ret < 0) {
+        error_setg_errno(errp, -p.ret, "Could not read image for "
+                         "determining its format");
+        qemu_vfree(p.buf);
+        return NULL;
+    }
+    drv = bdrv_probe_all(p.buf, BLOCK_PROBE_BUF_SIZE, filename);
+    qemu_vfree(p.buf);
+    if (!drv) {
+        error_setg(errp, "Could not determine image format: No compatible "
+                   "driver found");
+    }
+    return drv;
+}
+
+/*
+ * No driver given: open the protocol node (child "file") first, read its
+ * first sector and open the format that probing picks over it.
+ */
+static BlockDriverState *bdrv_open_probed(QDict *opts, int flags,
+                                          Error **errp)
+{
+    g_autoptr(QDict) generic = qdict_clone(opts);
+    g_autofree char *unused_name = NULL;
+    const char *ref = qdict_get_try_str(opts, "file");
+    BlockDriverState *file_bs, *bs;
+    BlockDriver *drv;
+    int file_flags = flags;
+
+    /* The protocol inherits the flags the format node will pass on. */
+    if (!bdrv_take_generic_options(generic, &file_flags, &unused_name,
+                                   errp)) {
+        return NULL;
+    }
+    if (ref) {
+        file_bs = bdrv_find_node(ref);
+        if (!file_bs) {
+            /* Let raw's open say what is wrong, as before probing. */
+            qdict_put_str(opts, "driver", "raw");
+            return bdrv_open_node(opts, flags, false, errp);
+        }
+        bdrv_ref(file_bs);
+    } else {
+        g_autoptr(QDict) sub = qdict_extract_subdict(opts, "file");
+
+        if (!qdict_haskey(sub, "driver")) {
+            qdict_put_str(sub, "driver", "file");
+        }
+        file_bs = bdrv_open_node(sub, file_flags, false, errp);
+        if (!file_bs) {
+            return NULL;
+        }
+        qdict_put_str(opts, "file", file_bs->node_name);
+    }
+
+    drv = bdrv_find_image_format(file_bs, file_bs->filename, errp);
+    if (drv) {
+        qdict_put_str(opts, "driver", drv->format_name);
+        bs = bdrv_open_node(opts, flags, true, errp);
+    } else {
+        bs = NULL;
+    }
+    /* The format's child holds its own reference. */
+    bdrv_unref(file_bs);
+    return bs;
+}
+
+/* Does opts name a child "file" (a node, or options for a new one)? */
+static bool has_file_options(const QDict *opts)
+{
+    size_t n;
+    g_autofree const char **keys = qdict_keys(opts, &n);
+
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(keys[i], "file") || g_str_has_prefix(keys[i], "file.")) {
+            return true;
+        }
+    }
+    return false;
+}
+
 BlockDriverState *bdrv_open(const char *filename, QDict *options, int flags,
                             Error **errp)
 {
     g_autoptr(QDict) opts = options ? options : qdict_new();
     const char *drvname;
     BlockDriver *drv;
+    bool probe;
 
     drvname = qdict_get_try_str(opts, "driver");
-    if (!drvname) {
-        /* No driver: a raw image over the protocol "file". */
-        qdict_put_str(opts, "driver", "raw");
+    /* No driver: probe for a format over the protocol "file". */
+    probe = !drvname;
+    if (probe) {
         drvname = "raw";
     }
     if (filename) {
@@ -818,7 +963,14 @@ BlockDriverState *bdrv_open(const char *filename, QDict *options, int flags,
             }
         }
     }
-    return bdrv_open_node(opts, flags, errp);
+    if (probe && has_file_options(opts)) {
+        return bdrv_open_probed(opts, flags, errp);
+    }
+    if (probe) {
+        /* Nothing to probe: raw's open reports the missing file. */
+        qdict_put_str(opts, "driver", "raw");
+    }
+    return bdrv_open_node(opts, flags, false, errp);
 }
 
 /* ---- image creation, checks and info (qemu-img) ---- */

@@ -138,9 +138,8 @@ static bool img_source_check(const char *cmd, int argc,
 }
 
 /*
- * Open filename for info or check.  There is no format probing: without
- * -f the image is raw, as in qemu-io (a guess is what lets a guest write
- * a header that makes the host read its disk as another format).
+ * Open filename for info or check.  Without -f (or driver= with
+ * --image-opts) the block layer probes the format.
  */
 static BlockBackend *img_open(const char *filename, const ImgSource *src,
                               int flags)
@@ -155,13 +154,12 @@ static BlockBackend *img_open(const char *filename, const ImgSource *src,
             error_reportf_err(err, "Could not open '%s': ", filename);
             return NULL;
         }
-        if (!qdict_haskey(opts, "driver")) {
-            qdict_put_str(opts, "driver", "raw");
-        }
         blk = blk_new_open(NULL, opts, flags, &err);
     } else {
         opts = qdict_new();
-        qdict_put_str(opts, "driver", src->fmt ? src->fmt : "raw");
+        if (src->fmt) {
+            qdict_put_str(opts, "driver", src->fmt);
+        }
         blk = blk_new_open(filename, opts, flags, &err);
     }
     if (!blk) {

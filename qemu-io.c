@@ -433,11 +433,7 @@ static int openfile(const char *name, const OpenMode *mode, QDict *opts)
     if (!opts) {
         opts = qdict_new();
     }
-    /* No format probing: an image without a driver is raw. */
-    if (!qdict_haskey(opts, "driver")) {
-        qdict_put_str(opts, "driver", "raw");
-    }
-
+    /* Without a driver the block layer probes the format. */
     qemuio_blk = blk_new_open(name, opts, flags, &err);
     if (!qemuio_blk) {
         error_reportf_err(err, "can't open%s%s: ", dev, name ? name : "");

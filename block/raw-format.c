@@ -97,7 +97,22 @@ static int raw_open(BlockDriverState *bs, QDict *options, int flags,
         return -EINVAL;
     }
     if (bdrv_is_zoned(file_bs)) {
-        return raw_check_zoned_window(s, file_bs, real_size, errp);
+        int ret = raw_check_zoned_window(s, file_bs, real_size, errp);
+
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    /* QEMU's warning, word for word; read-only guesses are harmless. */
+    if (bs->probed && !bs->read_only) {
+        fprintf(stderr,
+                "WARNING: Image format was not specified for '%s' and "
+                "probing guessed raw.\n"
+                "         Automatically detecting the format is dangerous "
+                "for raw images, write operations on block 0 will be "
+                "restricted.\n"
+                "         Specify the 'raw' format explicitly to remove the "
+                "restrictions.\n", file_bs->filename);
     }
     return 0;
 }
@@ -122,6 +137,14 @@ static void raw_refresh_limits(BlockDriverState *bs, Error **errp)
     if (bs->bl.pwrite_zeroes_alignment &&
         s->offset % bs->bl.pwrite_zeroes_alignment) {
         bs->bl.pwrite_zeroes_alignment = 0;
+    }
+    /*
+     * A probed image takes whole sectors only, so that a write to block 0
+     * always carries the complete sector raw_co_pwritev() must check.
+     */
+    if (bs->probed) {
+        bs->bl.request_alignment = MAX(bs->bl.request_alignment,
+                                       BLOCK_PROBE_BUF_SIZE);
     }
     /* The zoned geometry is the child's; only the zone count shrinks. */
     if (bs->bl.zoned != BLK_Z_NONE && bs->bl.zone_size) {
@@ -184,12 +207,35 @@ static int coroutine_fn raw_co_preadv(BlockDriverState *bs, int64_t offset,
     return bdrv_co_preadv(bs->file, offset, bytes, qiov, flags);
 }
 
+/*
+ * A guest of a probed raw image must not be able to turn it into another
+ * format: the next open would probe that format and, say, follow a
+ * backing file or trust metadata the guest wrote.  Refuse a write to
+ * block 0 that changes what probing picks.
+ */
+static int raw_check_block0_write(BlockDriverState *bs, int64_t offset,
+                                  int64_t bytes, QEMUIOVector *qiov)
+{
+    uint8_t buf[BLOCK_PROBE_BUF_SIZE];
+
+    if (!bs->probed || offset >= BLOCK_PROBE_BUF_SIZE || !bytes) {
+        return 0;
+    }
+    /* request_alignment makes the write cover the whole sector. */
+    g_assert(offset == 0 && bytes >= BLOCK_PROBE_BUF_SIZE);
+    qemu_iovec_to_buf(qiov, 0, buf, sizeof(buf));
+    return bdrv_probe_all(buf, sizeof(buf), NULL) == bs->drv ? 0 : -EPERM;
+}
+
 static int coroutine_fn raw_co_pwritev(BlockDriverState *bs, int64_t offset,
                                        int64_t bytes, QEMUIOVector *qiov,
                                        BdrvRequestFlags flags)
 {
-    int ret = raw_adjust_offset(bs, &offset, bytes, true);
+    int ret = raw_check_block0_write(bs, offset, bytes, qiov);
 
+    if (ret == 0) {
+        ret = raw_adjust_offset(bs, &offset, bytes, true);
+    }
     if (ret < 0) {
         return ret;
     }
@@ -405,11 +451,18 @@ static const BlockCreateOptionDesc raw_create_opts[] = {
     { NULL }
 };
 
+/* Anything can be raw: the format that wins when no other claims the file. */
+static int raw_probe(const uint8_t *buf, int buf_size, const char *filename)
+{
+    return 1;
+}
+
 static BlockDriver bdrv_raw = {
     .format_name = "raw",
     .instance_size = sizeof(BDRVRawState),
     .is_format = true,
     .bdrv_open = raw_open,
+    .bdrv_probe = raw_probe,
     .bdrv_refresh_limits = raw_refresh_limits,
     .bdrv_co_preadv = raw_co_preadv,
     .bdrv_co_pwritev = raw_co_pwritev,

@@ -1287,11 +1287,35 @@ static const BlockCreateOptionDesc zoned_create_opts[] = {
 
 /* ---- the driver ---- */
 
+static uint32_t zoned_probe_le32(const uint8_t *p)
+{
+    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/*
+ * The magic, a version and the header size (offsets in
+ * docs/zoned-format.md): a sector that merely starts with the magic is
+ * not claimed.  A newer version is claimed, so that the open says which
+ * version it is rather than the image passing for raw.  The checksum
+ * covers the whole 4 KiB header, more than the probe sees: a corrupt
+ * header is left for the open to report.
+ */
+static int zoned_probe(const uint8_t *buf, int buf_size, const char *filename)
+{
+    if (buf_size < 16 || memcmp(buf, ZONED_MAGIC, 8) ||
+        zoned_probe_le32(buf + 8) == 0 ||
+        zoned_probe_le32(buf + 12) != ZONED_HEADER_SIZE) {
+        return 0;
+    }
+    return 100;
+}
+
 static BlockDriver bdrv_zoned = {
     .format_name = "zoned",
     .instance_size = sizeof(BDRVZonedState),
     .is_format = true,
     .bdrv_open = zoned_open,
+    .bdrv_probe = zoned_probe,
     .bdrv_close = zoned_close,
     .bdrv_refresh_limits = zoned_refresh_limits,
     .bdrv_co_preadv = zoned_co_preadv,

@@ -37,6 +37,14 @@ struct BlockDriver {
      */
     int (*bdrv_open)(BlockDriverState *bs, QDict *options, int flags,
                      Error **errp);
+    /*
+     * Format probing: how sure the driver is (0: not its image, 100: its
+     * magic) that buf, the first buf_size bytes of the file (zero-padded
+     * to BLOCK_PROBE_BUF_SIZE), is one of its images.  filename may be
+     * NULL.  The highest score wins; raw answers 1 to everything.
+     */
+    int (*bdrv_probe)(const uint8_t *buf, int buf_size,
+                      const char *filename);
     void (*bdrv_close)(BlockDriverState *bs);
     /* Adjust bs->bl (already seeded from the children). */
     void (*bdrv_refresh_limits)(BlockDriverState *bs, Error **errp);
@@ -154,6 +162,11 @@ struct BlockDriverState {
 
     BlockLimits bl;
     /*
+     * The format was guessed by probing, not named by the user: raw then
+     * guards block 0 against writes that would change the guess.
+     */
+    bool probed;
+    /*
      * Cached length in 512-byte sectors, rounded up like QEMU (a 1000-byte
      * file is 1 KiB long for the block layer); -1 = not known yet.
      */
@@ -179,6 +192,14 @@ struct BlockDriverState {
 /* ---- driver registry (block.c) ---- */
 void bdrv_register(BlockDriver *drv);
 BlockDriver *bdrv_find_format(const char *name);
+/*
+ * Probing reads this many bytes (one sector, as QEMU): a probed raw node
+ * must be able to check its block 0 against every format in one piece.
+ */
+#define BLOCK_PROBE_BUF_SIZE 512
+/* The format whose bdrv_probe scores buf highest (raw at worst). */
+BlockDriver *bdrv_probe_all(const uint8_t *buf, int buf_size,
+                            const char *filename);
 /* Registers at load time; each driver file ends with block_init(fn). */
 #define block_init(fn) \
     static void __attribute__((constructor)) do_block_init_ ## fn(void) \
