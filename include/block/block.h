@@ -20,6 +20,9 @@
  * options passes to the call (NULL is fine).  Every key must be used:
  * an unknown key fails with QEMU's wording, naming the driver and the key
  * ("Block format 'raw' does not support the option 'foo'").
+ * Without a "driver" the format is probed from the protocol node's first
+ * sector (the best bdrv_probe score; raw, restricted and with QEMU's
+ * warning when writable, if nothing else matches).
  * flags: BDRV_O_*.
  */
 BlockDriverState *bdrv_open(const char *filename, QDict *options, int flags,
