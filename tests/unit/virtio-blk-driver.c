@@ -543,7 +543,7 @@ uint16_t guest_chain(Guest *g, const Buf *b, unsigned int n)
 }
 
 /* One ring descriptor pointing at an indirect table of n buffers. */
-static uint16_t guest_chain_indirect(Guest *g, const Buf *b, unsigned int n)
+uint16_t guest_chain_indirect(Guest *g, const Buf *b, unsigned int n)
 {
     uint64_t table = galloc(g, 16 * n, 16);
     uint16_t head = alloc_desc(g, 0);

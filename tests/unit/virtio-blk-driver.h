@@ -174,6 +174,9 @@ void put_desc(Guest *g, uint64_t at, const Buf *b, uint16_t flags,
 /* A direct chain of n buffers; returns its head (not yet available). */
 uint16_t guest_chain(Guest *g, const Buf *b, unsigned int n);
 
+/* One descriptor pointing at an indirect table of n buffers; its head. */
+uint16_t guest_chain_indirect(Guest *g, const Buf *b, unsigned int n);
+
 void guest_publish(Guest *g, uint16_t head);
 
 uint16_t used_idx(Guest *g);
