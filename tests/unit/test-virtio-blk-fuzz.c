@@ -437,6 +437,31 @@ static bool fz_desc(Fuzz *f, uint64_t table, unsigned int i,
     return true;
 }
 
+/* The chain at head, for the failure report. */
+static void fz_dump(Fuzz *f, uint16_t head)
+{
+    struct vring_desc_le d;
+    uint64_t table = f->g->qs[0].desc;
+
+    for (unsigned int i = 0, k = head; i < 20; i++) {
+        if (!fz_desc(f, table, k, &d)) {
+            g_printerr("  unreadable\n");
+            return;
+        }
+        g_printerr("  [%u] addr 0x%" PRIx64 " len %u flags %x next %u\n",
+                   k, d.addr, d.len, d.flags, d.next);
+        if (i == 0 && (d.flags & VRING_DESC_F_INDIRECT)) {
+            table = d.addr;
+            k = 0;
+            continue;
+        }
+        if (!(d.flags & VRING_DESC_F_NEXT)) {
+            return;
+        }
+        k = d.next;
+    }
+}
+
 /* What the chain at head is, by the rules of virtqueue_pop(). */
 static Walk fz_walk(Fuzz *f, uint16_t head)
 {
@@ -628,7 +653,8 @@ static unsigned int fz_build(Fuzz *f, uint16_t *heads)
             } else {
                 uint32_t l = tlen;
 
-                t = fz_addr(f, &l, true);
+                /* Not the rings: the used ring changes under the model. */
+                t = fz_addr(f, &l, false);
             }
             for (unsigned int i = 0; i < n; i++) {
                 uint16_t fl = b[i].flags | (i + 1 < n ? VRING_DESC_F_NEXT :
@@ -758,11 +784,14 @@ static void fz_chains_iter(Fuzz *f)
     DrvQueue *q = &g->qs[0];
     uint16_t heads[FZ_MAX_TABLE];
     Walk walks[FZ_MAX_TABLE];
-    unsigned int nheads, npub = 0, nused;
-    bool must_break = false;
+    unsigned int nheads, npub = 0, nused, bad_at = UINT_MAX, kicked = 0;
+    unsigned int want;
+    bool jump = false, dup = false, broken;
+    uint16_t start = virtio_blk_dev_queue_last_avail(g->dev, 0), taken;
     uint64_t span = GUEST_BASE + g->size - f->data_base - 512 * KiB;
 
     fz_start_iter(f, f->data_base + QEMU_ALIGN_DOWN(fz_rand(f) % span, 16));
+    g_assert_cmpuint(start, ==, q->avail_idx);
     nheads = fz_build(f, heads);
     for (unsigned int i = 0; i < g->num; i++) {
         walks[i] = fz_walk(f, i);
@@ -774,6 +803,7 @@ static void fz_chains_iter(Fuzz *f)
     }
 
     for (unsigned int i = 0; i < nheads + 2; i++) {
+        /* Two more: any descriptor, maybe inside a chain or again. */
         uint16_t head = i < nheads ? heads[i] : fz_below(f, g->num);
 
         if (i >= nheads && fz_pct(f, 90)) {
@@ -781,22 +811,25 @@ static void fz_chains_iter(Fuzz *f)
         }
         if (fz_pm(f, 15)) {
             head = g->num + fz_below(f, 0x10000 - g->num);
-            must_break = true;      /* an entry outside the queue */
         }
         if (head < g->num) {
-            f->pub[head]++;
+            dup |= f->pub[head]++ > 0;
+        }
+        if (bad_at == UINT_MAX && (head >= g->num || !walks[head].ok)) {
+            bad_at = npub;
         }
         guest_publish(g, head);
         npub++;
         if (fz_pct(f, 30)) {
             guest_kick(g);
+            kicked = npub;
         }
     }
     if (fz_pm(f, 15)) {
         /* The avail index jumps by more than the queue size. */
         gw16(g, q->avail + 2, q->avail_idx + g->num + 1 +
                               fz_below(f, 0x10000 - 2 * g->num - 1));
-        must_break = true;
+        jump = true;
     }
     guest_kick(g);
     virtio_blk_dev_drain(g->dev);
@@ -804,19 +837,41 @@ static void fz_chains_iter(Fuzz *f)
     guest_check(g);
     nused = fz_reap(f, walks);
     guest_check(g);
-    if (must_break) {
-        g_assert_true(virtio_blk_dev_is_broken(g->dev));
+    broken = virtio_blk_dev_is_broken(g->dev);
+    taken = virtio_blk_dev_queue_last_avail(g->dev, 0) - start;
+    /* Whatever was taken completed: the drain waited for it. */
+    g_assert_cmpuint(nused, ==, taken);
+    /* After a jump, only what earlier kicks saw. */
+    want = MIN(bad_at, jump ? kicked : npub);
+    if (bad_at < npub || jump) {
+        g_assert_true(broken);
     }
-    if (virtio_blk_dev_is_broken(g->dev)) {
+    /*
+     * The device takes the entries in order and stops at the first bad
+     * one.  A head made available twice may still be in flight the second
+     * time: that breaks the device at any point.
+     */
+    if (!dup) {
+        if (broken != (bad_at < npub || jump) || taken != want) {
+            /* The entry where the device and the model part */
+            fz_dump(f, gr16(g, q->avail + 4 +
+                               2 * ((uint16_t)(start + taken) % g->num)));
+            g_error("seed 0x%" PRIx64 " iteration %u: %u of %u entries "
+                    "taken, broken %d ('%s'); expected %u taken, broken %d",
+                    f->seed, f->iter, taken, npub, broken,
+                    virtio_blk_dev_broken_reason(g->dev) ?: "", want,
+                    bad_at < npub || jump);
+        }
+    } else {
+        g_assert_cmpuint(taken, <=, want);
+    }
+    if (broken) {
         fz_check_quiet(f);
         guest_check(g);
         f->breaks++;
         fz_restart(f);
     } else {
-        /* Everything made available was taken and completed. */
         g_assert_cmpuint(nused, ==, npub);
-        g_assert_cmpuint(virtio_blk_dev_queue_last_avail(g->dev, 0), ==,
-                         q->avail_idx);
         g_assert_cmpuint(g->needs_reset, ==, 0);
         if (fz_pct(f, 2)) {
             fz_restart(f);
