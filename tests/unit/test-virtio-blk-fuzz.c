@@ -358,8 +358,11 @@ static Fuzz *fz_new(bool zoned, uint16_t num, unsigned int test)
 
     f->seed = env_u64("FUZZ_SEED", 0x5eedf022);
     f->verbose = env_u64("FUZZ_VERBOSE", 0);
-    /* Each test its own stream, all from the one seed. */
-    f->rng = (f->seed ^ (0x9e3779b97f4a7c15ULL * (test + 1))) | 1;
+    /* Each test its own stream from the one seed (splitmix64). */
+    f->rng = f->seed + 0x9e3779b97f4a7c15ULL * (test + 1);
+    f->rng = (f->rng ^ (f->rng >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    f->rng = (f->rng ^ (f->rng >> 27)) * 0x94d049bb133111ebULL;
+    f->rng = (f->rng ^ (f->rng >> 31)) ?: 1;  /* xorshift: never 0 */
     f->zoned = zoned;
     f->wr = g_array_new(false, false, sizeof(Range));
     g = f->g = guest_new(FZ_GUEST, FZ_PIECE, num);
@@ -811,6 +814,9 @@ static void fz_chains_iter(Fuzz *f)
         }
         if (fz_pm(f, 15)) {
             head = g->num + fz_below(f, 0x10000 - g->num);
+        } else if (fz_pm(f, 20)) {
+            /* The index moves over a stale entry of an earlier round. */
+            head = gr16(g, q->avail + 4 + 2 * (q->avail_idx % g->num));
         }
         if (head < g->num) {
             dup |= f->pub[head]++ > 0;
