@@ -374,10 +374,10 @@ static Fuzz *fz_new(bool zoned, uint16_t num, unsigned int test)
     }
     if (zoned) {
         path = make_zoned("fz.zoned", ZGEO, 8 * ZS);
-        guest_attach(g, open_img(path, "zoned", false, true), &o, 0);
+        guest_attach(g, open_img(path, "zoned", true, true), &o, 0);
     } else {
         path = make_raw("fz.img", 4 * MiB);
-        guest_attach(g, open_img(path, "raw", false, true), &o, 0);
+        guest_attach(g, open_img(path, "raw", true, true), &o, 0);
     }
     f->cap = blk_getlength(g->blk) / SECTOR;
     fz_restart(f);
@@ -386,6 +386,7 @@ static Fuzz *fz_new(bool zoned, uint16_t num, unsigned int test)
 
 static void fz_free(Fuzz *f)
 {
+    fault_reset();
     g_test_message("%s: %u iterations, %u broken, %u completions",
                    f->zoned ? "zoned" : "raw", f->iter, f->breaks,
                    f->completions);
@@ -397,6 +398,27 @@ static void fz_free(Fuzz *f)
 static unsigned int fz_iters(unsigned int dflt)
 {
     return env_u64("FUZZ_ITERS", dflt);
+}
+
+/*
+ * Sometimes a media error (or another errno) at a random place of the
+ * image, at or above from: the error statuses are checked too.
+ */
+static void fz_faults(Fuzz *f, uint64_t from)
+{
+    static const int errnos[] = {
+        EIO, EIO, ENOSPC, EINVAL, ENOTSUP, ETOOMANYREFS, EOVERFLOW,
+    };
+    uint64_t len = f->cap * SECTOR;
+
+    fault_reset();
+    if (fz_pct(f, 15)) {
+        fault.fail_offset = from + (fz_pct(f, 50) ?
+                                    QEMU_ALIGN_DOWN(fz_rand(f) % (len - from),
+                                                    SECTOR) :
+                                    ZS * fz_below(f, 8));
+        fault.fail_errno = errnos[fz_below(f, G_N_ELEMENTS(errnos))];
+    }
 }
 
 static void fz_start_iter(Fuzz *f, uint64_t brk)
@@ -794,6 +816,7 @@ static void fz_chains_iter(Fuzz *f)
     uint64_t span = GUEST_BASE + g->size - f->data_base - 512 * KiB;
 
     fz_start_iter(f, f->data_base + QEMU_ALIGN_DOWN(fz_rand(f) % span, 16));
+    fz_faults(f, 0);
     g_assert_cmpuint(start, ==, q->avail_idx);
     nheads = fz_build(f, heads);
     for (unsigned int i = 0; i < g->num; i++) {
@@ -1041,6 +1064,7 @@ static void fz_mixed_iter(Fuzz *f, uint8_t *shadow)
 
     g->brk = f->data_base;          /* good requests: clean memory */
     fz_start_iter(f, hi + QEMU_ALIGN_DOWN(fz_rand(f) % (g->size / 4), 16));
+    fz_faults(f, FZ_GOOD_BYTES);
     while (room >= 6 && nitems < G_N_ELEMENTS(items)) {
         Item *it = &items[nitems++];
 
