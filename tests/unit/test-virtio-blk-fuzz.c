@@ -8,10 +8,13 @@
  * pieces, outside the guest, wrapping, straddling pieces; random flags,
  * NEXT loops, INDIRECT inside INDIRECT, random next indices; headers of
  * random type and sector), publishes heads, bad ring entries and avail
- * index jumps, kicks and drains.  A model walk of each published head
- * predicts whether the device may complete it, and bounds its used
- * length; the guard check proves nothing outside the writable buffers
- * changed; a broken device must stay quiet until the reset.
+ * index jumps, stale ring entries, kicks and drains, sometimes with
+ * media errors under the requests.  A model walk of each published head
+ * says whether it is a chain: the device must take the entries in order,
+ * complete each with a used length within the chain's writable bytes and
+ * a valid status, and break exactly at the first bad entry; the guard
+ * check proves nothing outside the writable buffers changed; a broken
+ * device must stay quiet until the reset.
  *
  * "mixed": valid requests interleaved with garbage that is malformed but
  * keeps the device working: every good request completes with OK and the
@@ -28,7 +31,7 @@
 #define FZ_GUEST (4 * MiB)
 #define FZ_PIECE 4096ULL
 #define FZ_CLEAN 256            /* pieces below this: no holes, no ro */
-#define FZ_HUGE (16 * MiB)      /* beyond max_bytes: never mapped */
+#define FZ_HUGE (16 * MiB)      /* from fresh memory: ends past the guest */
 #define FZ_SERIAL "fuzz-serial"
 #define FZ_GOOD_BYTES (512 * KiB)   /* the image range good requests own */
 #define FZ_MAX_TABLE 64
