@@ -631,6 +631,19 @@ static void vduse_destroy_dev(VduseBlkExport *exp, Error **errp)
     }
 }
 
+/* Free an export once its fds are closed (its device destroyed or not). */
+static void vduse_export_release(VduseBlkExport *exp)
+{
+    if (exp->dev) {
+        virtio_blk_dev_free(exp->dev);
+    }
+    g_array_free(exp->regions, true);
+    g_array_free(exp->stale, true);
+    g_free(exp->queues);
+    g_free(exp->name);
+    g_free(exp);
+}
+
 VduseBlkExport *vduse_blk_export_new(BlockBackend *blk, const char *name,
                                      const VirtioBlkOptions *opts,
                                      Error **errp)
@@ -705,14 +718,7 @@ fail:
     if (exp->ctrl_fd >= 0) {
         close(exp->ctrl_fd);
     }
-    if (exp->dev) {
-        virtio_blk_dev_free(exp->dev);
-    }
-    g_array_free(exp->regions, true);
-    g_array_free(exp->stale, true);
-    g_free(exp->queues);
-    g_free(exp->name);
-    g_free(exp);
+    vduse_export_release(exp);
     return NULL;
 }
 
@@ -733,13 +739,7 @@ bool vduse_blk_export_free(VduseBlkExport *exp, Error **errp)
     /* Destroying needs the device closed, so it comes last. */
     vduse_destroy_dev(exp, local_err ? NULL : &local_err);
     close(exp->ctrl_fd);
-
-    virtio_blk_dev_free(exp->dev);
-    g_array_free(exp->regions, true);
-    g_array_free(exp->stale, true);
-    g_free(exp->queues);
-    g_free(exp->name);
-    g_free(exp);
+    vduse_export_release(exp);
     if (local_err) {
         error_propagate(errp, local_err);
         return false;

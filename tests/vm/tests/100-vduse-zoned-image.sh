@@ -79,18 +79,7 @@ run_fio rand-qd1 $FIO --rw=randwrite --bs=16k --iodepth=1 --io_size=16M
 run_fio rand-qd16 $FIO --rw=randwrite --bs=16k --iodepth=16 --io_size=48M
 
 # ---- btrfs ----
-modprobe crc32c_generic 2> /dev/null
-modprobe btrfs
-make_tree /tmp/tree
-bounded 120 mkfs.btrfs -q -f -O zoned "$DEV" > /dev/null 2>&1 || fail "mkfs.btrfs -O zoned"
-mkdir -p /mnt/z
-mount -t btrfs "$DEV" /mnt/z || { fail "mount"; dmesg | tail -n 3; }
-bounded 120 sh -c "cp -a /tmp/tree/. /mnt/z/ && sync" || fail "copy the tree"
-verify_tree /mnt/z || fail "verify after writing"
-bounded 120 umount /mnt/z
-mount -t btrfs "$DEV" /mnt/z || fail "remount"
-verify_tree /mnt/z || fail "verify after remount"
-bounded 120 umount /mnt/z
+btrfs_round "$DEV" /mnt/z -O zoned
 blkzone report "$DEV" | grep -c -v 'zcond: 1(em)' | sed 's/^/zones in use after btrfs: /'
 zones_from_blkzone "$DEV" > /tmp/guest.zones
 qsd_stop $NAME

@@ -73,18 +73,7 @@ check "guest report = nullb0 report after fio" \
     "$(diff <(zones_from_blkzone "$DEV") <(zones_from_blkzone $NB) > /dev/null && echo same || echo differ)" same
 
 # ---- btrfs ----
-modprobe crc32c_generic 2> /dev/null
-modprobe btrfs
-make_tree /tmp/tree
-bounded 120 mkfs.btrfs -q -f -O zoned "$DEV" > /dev/null 2>&1 || fail "mkfs.btrfs -O zoned"
-mkdir -p /mnt/z
-mount -t btrfs "$DEV" /mnt/z || { fail "mount"; dmesg | tail -n 3; }
-bounded 120 sh -c "cp -a /tmp/tree/. /mnt/z/ && sync" || fail "copy the tree"
-verify_tree /mnt/z || fail "verify after writing"
-bounded 120 umount /mnt/z
-mount -t btrfs "$DEV" /mnt/z || fail "remount"
-verify_tree /mnt/z || fail "verify after remount"
-bounded 120 umount /mnt/z
+btrfs_round "$DEV" /mnt/z -O zoned
 check "guest report = nullb0 report after btrfs" \
     "$(diff <(zones_from_blkzone "$DEV") <(zones_from_blkzone $NB) > /dev/null && echo same || echo differ)" same
 qsd_stop $NAME

@@ -60,18 +60,7 @@ if [ "$(cat /sys/block/${DEV#/dev/}/queue/discard_max_bytes)" != 0 ]; then
     check "discarded range reads zeroes" "$(head -c 1048576 "$DEV" | tr -d '\0' | wc -c)" 0
 fi
 
-modprobe crc32c_generic 2> /dev/null
-modprobe btrfs
-make_tree /tmp/tree
-bounded 120 mkfs.btrfs -q -f "$DEV" > /dev/null 2>&1 || fail "mkfs.btrfs"
-mkdir -p /mnt/r
-mount -t btrfs "$DEV" /mnt/r || { fail "mount"; dmesg | tail -n 3; }
-bounded 120 sh -c "cp -a /tmp/tree/. /mnt/r/ && sync" || fail "copy the tree"
-verify_tree /mnt/r || fail "verify after writing"
-bounded 120 umount /mnt/r
-mount -t btrfs "$DEV" /mnt/r || fail "remount"
-verify_tree /mnt/r || fail "verify after remount"
-bounded 120 umount /mnt/r
+btrfs_round "$DEV" /mnt/r
 qsd_stop $NAME
 
 # ---- read-only export (writable defaults to off, as in QEMU) ----

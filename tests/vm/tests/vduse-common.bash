@@ -106,6 +106,27 @@ verify_tree() {
     return $rc
 }
 
+# btrfs_round DEV MNT [MKFS-OPTION...]: mkfs.btrfs, mount, write the tree of
+# make_tree, verify, unmount, remount, verify, unmount.  Every step that can
+# get stuck on a wrong answer from the device is bounded.
+btrfs_round() {
+    local dev=$1 mnt=$2
+    shift 2
+    modprobe crc32c_generic 2> /dev/null
+    modprobe btrfs
+    make_tree /tmp/tree
+    bounded 120 mkfs.btrfs -q -f "$@" "$dev" > /dev/null 2>&1 ||
+        fail "mkfs.btrfs $*"
+    mkdir -p "$mnt"
+    mount -t btrfs "$dev" "$mnt" || { fail "mount"; dmesg | tail -n 3; }
+    bounded 120 sh -c "cp -a /tmp/tree/. $mnt/ && sync" || fail "copy the tree"
+    verify_tree "$mnt" || fail "verify after writing"
+    bounded 120 umount "$mnt"
+    mount -t btrfs "$dev" "$mnt" || fail "remount"
+    verify_tree "$mnt" || fail "verify after remount"
+    bounded 120 umount "$mnt"
+}
+
 # run_fio NAME FIO-ARGS...: run fio, print its WRITE/READ summary lines, check
 # that it passed without errors or verification failures.
 run_fio() {
