@@ -27,6 +27,20 @@ start_daemon() {
         { fail "daemon start"; done_testing; }
 }
 
+# stop_and_compare_image LABEL: take the guest's zone report, stop the daemon,
+# and compare it with the image's own report (qemu-io), as after a reopen.
+stop_and_compare_image() {
+    zones_from_blkzone "$DEV" > /tmp/guest.zones
+    qsd_stop $NAME
+    zones_from_qemu_io "$NODE" $NR_ZONES > /tmp/image.zones
+    zones_after_reopen < /tmp/guest.zones > /tmp/guest-reopened.zones
+    check "image zone report = guest report $1" \
+        "$(diff /tmp/guest-reopened.zones /tmp/image.zones > /tmp/zones.diff &&
+           echo same || echo differ)" same
+    [ -s /tmp/zones.diff ] && head -n 20 /tmp/zones.diff
+    return 0
+}
+
 # ---- geometry ----
 start_daemon
 echo "== $NAME is $DEV"
@@ -60,13 +74,7 @@ check "write past zone 7's capacity fails" \
 wr 0 3 || fail "write conventional zone 0"
 echo "== blkzone report (head)"
 blkzone report "$DEV" | head -n 8
-zones_from_blkzone "$DEV" > /tmp/guest.zones
-qsd_stop $NAME
-zones_from_qemu_io "$NODE" $NR_ZONES > /tmp/image.zones
-zones_after_reopen < /tmp/guest.zones > /tmp/guest-reopened.zones
-check "image zone report = guest report (${NR_ZONES} zones)" \
-    "$(diff /tmp/guest-reopened.zones /tmp/image.zones > /tmp/zones.diff && echo same || echo differ)" same
-[ -s /tmp/zones.diff ] && head -n 20 /tmp/zones.diff
+stop_and_compare_image "(${NR_ZONES} zones)"
 
 # ---- fio ----
 start_daemon
@@ -81,13 +89,7 @@ run_fio rand-qd16 $FIO --rw=randwrite --bs=16k --iodepth=16 --io_size=48M
 # ---- btrfs ----
 btrfs_round "$DEV" /mnt/z -O zoned
 blkzone report "$DEV" | grep -c -v 'zcond: 1(em)' | sed 's/^/zones in use after btrfs: /'
-zones_from_blkzone "$DEV" > /tmp/guest.zones
-qsd_stop $NAME
-zones_from_qemu_io "$NODE" $NR_ZONES > /tmp/image.zones
-zones_after_reopen < /tmp/guest.zones > /tmp/guest-reopened.zones
-check "image zone report = guest report after btrfs" \
-    "$(diff /tmp/guest-reopened.zones /tmp/image.zones > /tmp/zones.diff && echo same || echo differ)" same
-[ -s /tmp/zones.diff ] && head -n 20 /tmp/zones.diff
+stop_and_compare_image "after btrfs"
 
 start_daemon
 mount -t btrfs "$DEV" /mnt/z || fail "mount after the daemon restarted"
